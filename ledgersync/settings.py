@@ -62,9 +62,14 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    # Embedded default (DESIGN.md 9): a SQLite file under var/, which git ignores.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASE_URL = f"sqlite:///{BASE_DIR / 'var' / 'ledgersync.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'ledgersync.sqlite3'}"),
+        DATABASE_URL,
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }

@@ -1,0 +1,69 @@
+"""Quarantine: anything that cannot be posted safely waits here, with a reason, for finance."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Reason(models.TextChoices):
+    SOURCE_INCONSISTENT = "SOURCE_INCONSISTENT", "Source data does not add up"
+    UNMAPPED_COMPONENT = "UNMAPPED_COMPONENT", "Unmapped component"
+    LOCK_DATE = "LOCK_DATE", "Dated in a locked period"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH", "Currency differs from Xero base currency"
+    INVALID_MAPPING = "INVALID_MAPPING", "Map points at something Xero does not accept"
+    XERO_VALIDATION = "XERO_VALIDATION", "Xero rejected the document"
+    SOURCE_CHANGED = "SOURCE_CHANGED", "Source changed after posting"
+    AUTH = "AUTH", "Xero connection needs attention"
+
+
+class QuarantineItem(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        APPROVED = "approved", "Approved"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="quarantine")
+    statement = models.ForeignKey(
+        "reconciliation.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="quarantine"
+    )
+    posting = models.ForeignKey(
+        "reconciliation.XeroPosting",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="quarantine",
+    )
+    source_ref = models.CharField(max_length=255, help_text="What is held, in words finance can search")
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True, help_text="planned document, Xero's messages")
+    proposed_action = models.CharField(max_length=255, blank=True)
+    proposed_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("decide_quarantineitem", "Can approve, retry or dismiss quarantined items")]
+        constraints = [
+            # Re-planning the same held statement must not pile up duplicate open items.
+            models.UniqueConstraint(
+                fields=["source_ref", "reason"], condition=Q(status="open"), name="one_open_item_per_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.source_ref}"
+
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    def can_approve(self) -> bool:
+        return self.status == self.Status.OPEN

@@ -1,0 +1,72 @@
+from django.core.validators import RegexValidator
+from django.db import models
+
+from reconciliation.models.credentials import EncryptedTextField
+
+account_code = RegexValidator(r"^[A-Za-z0-9._-]{1,10}$", "Xero account codes are 1-10 characters")
+
+
+class Channel(models.TextChoices):
+    TIKTOK = "tiktok", "TikTok Shop"
+    AMAZON_VENDOR = "amazon_vendor", "Amazon Vendor Central"
+
+
+class PostingMode(models.TextChoices):
+    STATEMENT_JOURNAL = "statement_journal", "Statement journal"
+    ORDER_INVOICES = "order_invoices", "Order invoices"
+
+
+class LineAmountTypes(models.TextChoices):
+    EXCLUSIVE = "Exclusive", "Exclusive"
+    INCLUSIVE = "Inclusive", "Inclusive"
+    NO_TAX = "NoTax", "No tax"
+
+
+class Shop(models.Model):
+    """A selling account on a channel and how its money posts into one Xero organisation."""
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    region = models.CharField(max_length=8, help_text="Marketplace region, e.g. US, GB")
+    currency = models.CharField(max_length=3)
+    timezone = models.CharField(max_length=64, default="UTC")
+    posting_mode = models.CharField(
+        max_length=30, choices=PostingMode.choices, default=PostingMode.STATEMENT_JOURNAL
+    )
+    line_amount_types = models.CharField(
+        max_length=10, choices=LineAmountTypes.choices, default=LineAmountTypes.NO_TAX
+    )
+    xero_connection = models.ForeignKey(
+        "reconciliation.XeroConnection", null=True, blank=True, on_delete=models.PROTECT
+    )
+    clearing_account = models.CharField(max_length=10, validators=[account_code])
+    bank_account = models.CharField(max_length=10, blank=True, validators=[account_code])
+    reserve_account = models.CharField(max_length=10, blank=True, validators=[account_code])
+    contact_name = models.CharField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=True)
+    sync_from = models.DateField(null=True, blank=True, help_text="First statement date to sync")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.code}]"
+
+
+class ShopConnection(models.Model):
+    """The channel API credentials of a shop (TikTok app + tokens; later Amazon LWA)."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="connection")
+    app_key = models.CharField(max_length=100)
+    app_secret = EncryptedTextField()
+    access_token = EncryptedTextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    external_shop_id = models.CharField(max_length=64, blank=True)
+    shop_cipher = models.CharField(max_length=200, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"connection of {self.shop.code}"

@@ -1,0 +1,57 @@
+"""The bank side of a payout (DESIGN.md 4.3): one RECEIVE in the real bank account, coded to clearing.
+
+The bank feed line then matches this transaction exactly. A negative or zero payout is not a bank
+movement (TikTok carries negative balances forward), so it plans nothing.
+"""
+
+from reconciliation.domain.money import ZERO
+from reconciliation.domain.tiktok import PayoutFacts
+from reconciliation.planning import checks
+from reconciliation.planning.types import OrgSettings, Plan, PlannedDocument, Problem, ShopSettings
+
+DEFAULT_CONTACT = "TikTok Shop"
+
+
+def payout_reference(payout: PayoutFacts) -> str:
+    return f"TikTok payout {payout.payment_id}"
+
+
+def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSettings | None) -> Plan:
+    ref = f"TikTok {shop.code} payout {payout.payment_id}"
+    if payout.status != "PAID" or payout.amount <= ZERO or payout.paid_date is None:
+        return Plan((), (), checks.SKIPPED_WITHOUT_ORG if org is None else ())
+    problems = checks.currency_problems(payout.currency, org, ref)
+    if payout.currency.upper() != shop.currency.upper():
+        problems.append(
+            Problem(
+                "CURRENCY_MISMATCH",
+                f"{ref} is in {payout.currency}, the shop is set up in {shop.currency}",
+                ref,
+            )
+        )
+    problems += checks.bank_account_problems(shop.bank_account, org, ref)
+    payload = {
+        "Type": "RECEIVE",
+        "Contact": {"Name": shop.contact_name or DEFAULT_CONTACT},
+        "BankAccount": {"Code": shop.bank_account},
+        "Date": payout.paid_date.isoformat(),
+        "Reference": payout_reference(payout),
+        "LineAmountTypes": "NoTax",
+        "LineItems": [
+            {
+                "Description": f"TikTok Shop {shop.name} payout {payout.payment_id}",
+                "Quantity": 1,
+                "UnitAmount": payout.amount,
+                "AccountCode": shop.clearing_account,
+            }
+        ],
+    }
+    problems += checks.lock_date_problems(payout.paid_date, org, ref)
+    document = PlannedDocument(
+        kind="BankTransactions",
+        purpose="payout_receive",
+        payload=payload,
+        document_date=payout.paid_date,
+        lookup=("Reference", payload["Reference"]),
+    )
+    return Plan((document,), tuple(problems), checks.SKIPPED_WITHOUT_ORG if org is None else ())
