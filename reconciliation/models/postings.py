@@ -1,5 +1,6 @@
 """The outbox: every Xero document we plan, send or fail to send, and every HTTP attempt."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -32,12 +33,13 @@ class XeroPosting(models.Model):
         "reconciliation.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
     )
     kind = models.CharField(max_length=30, choices=Kind.choices)
+    source_ref = models.CharField(max_length=255, help_text="What this posts, in words finance can search")
     purpose = models.CharField(max_length=40, help_text="e.g. statement_journal, payout_receive")
     lookup_reference = models.CharField(
         max_length=255, help_text="How to find this document in Xero after an unknown outcome"
     )
     idempotency_key = models.CharField(max_length=128)
-    payload = models.JSONField()
+    payload = models.JSONField(encoder=DjangoJSONEncoder, help_text="the element as sent (amounts as text)")
     document_date = models.DateField()
     original_date = models.DateField(null=True, blank=True, help_text="Set when finance re-dated it")
     depends_on = models.ForeignKey(
@@ -50,7 +52,7 @@ class XeroPosting(models.Model):
     last_error_kind = models.CharField(max_length=30, blank=True)
     xero_id = models.CharField(max_length=64, blank=True)
     xero_number = models.CharField(max_length=64, blank=True)
-    xero_response = models.JSONField(null=True, blank=True)
+    xero_response = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
 
@@ -66,8 +68,10 @@ class XeroPosting(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.lookup_reference} [{self.state}]"
 
+    SENDABLE = ("ready", "retry", "unknown")
+
     def can_send(self) -> bool:
-        return self.state in {self.State.READY, self.State.RETRY, self.State.UNKNOWN}
+        return self.state in self.SENDABLE
 
 
 class XeroAttempt(models.Model):

@@ -1,6 +1,7 @@
 """Quarantine: anything that cannot be posted safely waits here, with a reason, for finance."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -14,6 +15,8 @@ class Reason(models.TextChoices):
     XERO_VALIDATION = "XERO_VALIDATION", "Xero rejected the document"
     SOURCE_CHANGED = "SOURCE_CHANGED", "Source changed after posting"
     AUTH = "AUTH", "Xero connection needs attention"
+    RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED", "Xero kept failing; retries stopped"
+    XERO_MISMATCH = "XERO_MISMATCH", "Xero's totals differ from the plan"
 
 
 class QuarantineItem(models.Model):
@@ -28,6 +31,9 @@ class QuarantineItem(models.Model):
     statement = models.ForeignKey(
         "reconciliation.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="quarantine"
     )
+    payout = models.ForeignKey(
+        "reconciliation.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="quarantine"
+    )
     posting = models.ForeignKey(
         "reconciliation.XeroPosting",
         null=True,
@@ -37,7 +43,9 @@ class QuarantineItem(models.Model):
     )
     source_ref = models.CharField(max_length=255, help_text="What is held, in words finance can search")
     message = models.TextField()
-    details = models.JSONField(default=dict, blank=True, help_text="planned document, Xero's messages")
+    details = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="planned document, Xero's messages"
+    )
     proposed_action = models.CharField(max_length=255, blank=True)
     proposed_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)

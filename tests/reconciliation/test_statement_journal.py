@@ -74,7 +74,7 @@ def test_uk_vat_inclusive_statement_with_refund_and_adjustments_plans_per_tax_ty
 def test_transactions_that_do_not_add_up_to_the_statement_hold_it():
     pages = load_pages("us_worked_order_statement.json")
     pages[0]["data"]["settlement_amount"] = "167.05"
-    facts, problems = statement_facts(pages)
+    _, problems = statement_facts(pages)
     assert [p.code for p in problems] == ["SOURCE_INCONSISTENT"]
     assert "167.04" in problems[0].message and "167.05" in problems[0].message
 

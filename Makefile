@@ -1,0 +1,53 @@
+# LedgerSync: `make demo` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_ENV := var/demo.env
+DEMO_DB := var/demo.sqlite3
+PORT ?= 8000
+
+.PHONY: demo test lint format bench clean venv
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Secrets for the demo only, generated once per checkout into var/ (ignored by git).
+$(DEMO_ENV): | $(STAMP)
+	mkdir -p var
+	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
+	print('SECRET_KEY=' + secrets.token_urlsafe(40)); print('CREDENTIALS_KEY=' + Fernet.generate_key().decode())" > $(DEMO_ENV)
+
+demo: $(STAMP) $(DEMO_ENV)
+	rm -f $(DEMO_DB)
+	set -a; . ./$(DEMO_ENV); set +a; export DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB); \
+	$(PY) manage.py migrate --no-input -v0 && \
+	$(PY) manage.py demo && \
+	echo "Admin: http://127.0.0.1:$(PORT)/admin/  (Ctrl-C to stop)" && \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The suite honours DATABASE_URL (SQLite by default); CI runs it again on PostgreSQL.
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v0
+	DEBUG=1 $(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	DEBUG=1 $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""The demo: a TikTok shop and a Xero organisation, both in-process sandboxes (DESIGN.md 7).
+
+Several days of statements flow through the real clients, the real django-q2 tasks (run in this
+process, because the sandboxes live here) and the real services. One statement falls on Xero's lock
+date and one does not add up, so the summary shows both posted and quarantined work. Faults are
+injected on the way (a Xero timeout after the write, a 500, a 429, a TikTok rate limit) to show that
+nothing is posted twice.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from django.contrib.auth.models import Group, User
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from connectors.tiktok.sandbox import TikTokSandbox
+from connectors.tiktok.sandbox_data import demo_statements, make_inconsistent
+from connectors.xero.sandbox import XeroSandbox
+from reconciliation import transports
+from reconciliation.imports import mappings_import
+from reconciliation.models import Shop, ShopConnection, XeroConnection
+
+HERE = Path(__file__).resolve().parent
+DEMO_PASSWORD = "ledgersync-demo"
+DEMO_USERS = {"finance": "Finance", "operations": "Operations", "auditor": "Auditor"}
+CIPHER = "demo-cipher-us"
+
+
+@dataclass
+class Demo:
+    shop: Shop
+    xero: XeroSandbox
+    tiktok: TikTokSandbox
+    held_statement: str
+    locked_statement: str
+
+
+def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None) -> Demo:
+    today = today or datetime.now(UTC).date()
+    start = today - timedelta(days=days)
+    xero = XeroSandbox.demo(base_currency="USD")
+    # The first statement's day is locked: finance closed that period already.
+    xero.set_lock_dates(period=start)
+    tiktok = TikTokSandbox()
+    tiktok.add_shop(CIPHER, "7490000000000000001", "Demo TikTok US", "US", "USD")
+    statements = demo_statements(region="US", currency="USD", start=start, days=days, seed=seed)
+    held = statements[days // 2]
+    held_statement, held_txns = make_inconsistent(held[0], held[1])
+    statements[days // 2] = (held_statement, held_txns, held[2])
+    for statement, transactions, payment in statements:
+        tiktok.add_statement(CIPHER, statement, transactions, payment)
+
+    connection = _xero_connection(xero)
+    shop = _shop(connection, tiktok, start)
+    transports.install("xero", xero.tenant_id, xero.transport)
+    transports.install("tiktok", shop.code, tiktok.transport)
+    return Demo(
+        shop, xero, tiktok, held_statement=held_statement["id"], locked_statement=statements[0][0]["id"]
+    )
+
+
+def _xero_connection(xero: XeroSandbox) -> XeroConnection:
+    tokens = xero.issue_tokens()
+    return XeroConnection.objects.create(
+        name="Demo Xero organisation",
+        tenant_id=xero.tenant_id,
+        client_id="demo-client",
+        client_secret="demo-secret",
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_token_expires_at=datetime.now(UTC) + timedelta(minutes=29),
+    )
+
+
+def _shop(connection: XeroConnection, tiktok: TikTokSandbox, start: date) -> Shop:
+    for kind, name in (("shops", "tiktok_us_shop.csv"), ("components", "tiktok_us_components.csv")):
+        report = mappings_import(kind=kind, path=HERE / name, dry_run=False)
+        if report.errors:
+            raise RuntimeError(f"demo {kind} map did not import: {report.errors}")
+    shop = Shop.objects.get(code="demo-us")
+    shop.xero_connection, shop.sync_from = connection, start
+    shop.save()
+    ShopConnection.objects.create(
+        shop=shop,
+        app_key=tiktok.app_key,
+        app_secret=tiktok.app_secret,
+        access_token=tiktok.access_token,
+        refresh_token=tiktok.refresh_token,
+    )
+    return shop
+
+
+def demo_users() -> list[str]:
+    names = []
+    admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
+    admin.set_password(DEMO_PASSWORD)
+    admin.save()
+    names.append("admin")
+    for username, group in DEMO_USERS.items():
+        user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(Group.objects.get(name=group))
+        names.append(username)
+    return names
+
+
+def demo_run(demo: Demo) -> None:
+    """Run the real tasks. django-q2 runs them in this process (sync mode) because the sandboxes do."""
+    Conf.SYNC = True
+    demo.tiktok.faults.next("rate_limit")
+    demo.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+    demo.xero.faults.next("server_error", method="PUT", path_prefix="/BankTransactions")
+    async_task("reconciliation.tasks.sync_shop", demo.shop.pk)
+    # Retries wait for their back-off; the demo does not, it sends what is due again at once.
+    for _ in range(3):
+        async_task("reconciliation.tasks.send_due_postings")

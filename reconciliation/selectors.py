@@ -1,0 +1,150 @@
+"""Read-side queries shared by services, the admin, commands and the dashboard."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from reconciliation.models import (
+    ComponentMapping,
+    Payout,
+    QuarantineItem,
+    Shop,
+    Statement,
+    XeroConnection,
+    XeroPosting,
+)
+from reconciliation.planning.types import Account, ComponentRule, OrgSettings, ShopSettings, TaxRate
+
+
+def shop_settings(shop: Shop) -> ShopSettings:
+    return ShopSettings(
+        code=shop.code,
+        name=shop.name,
+        region=shop.region,
+        currency=shop.currency,
+        line_amount_types=shop.line_amount_types,
+        clearing_account=shop.clearing_account,
+        bank_account=shop.bank_account,
+        reserve_account=shop.reserve_account,
+        contact_name=shop.contact_name,
+        timezone=shop.timezone,
+    )
+
+
+def component_rules(shop: Shop) -> dict[str, ComponentRule]:
+    """The effective fee-to-account map of a shop: channel-wide rows, overridden by the shop's own."""
+    rows = ComponentMapping.objects.filter(Q(shop__isnull=True) | Q(shop=shop), channel=shop.channel)
+    rules: dict[str, ComponentRule] = {}
+    for row in sorted(rows, key=lambda r: r.shop_id is not None):  # shop rows last, so they win
+        rules[row.component] = ComponentRule(
+            account_code=row.account_code,
+            tax_type=row.tax_type,
+            tracking_category=row.tracking_category,
+            tracking_option=row.tracking_option,
+            description=row.description,
+        )
+    return rules
+
+
+def org_settings(connection: XeroConnection | None) -> OrgSettings | None:
+    """The organisation as last read from Xero, or None when it has never been read."""
+    if connection is None or connection.settings_refreshed_at is None:
+        return None
+    return OrgSettings(
+        base_currency=connection.base_currency,
+        period_lock_date=connection.period_lock_date,
+        end_of_year_lock_date=connection.end_of_year_lock_date,
+        accounts={a["Code"]: _account(a) for a in connection.accounts if a.get("Code")},
+        tax_rates={t["TaxType"]: _tax_rate(t) for t in connection.tax_rates if t.get("TaxType")},
+    )
+
+
+def _account(raw: dict) -> Account:
+    return Account(
+        code=raw["Code"],
+        type=raw.get("Type", ""),
+        account_class=raw.get("Class", ""),
+        status=raw.get("Status", "ACTIVE"),
+        system_account=raw.get("SystemAccount", "") or "",
+        enable_payments=bool(raw.get("EnablePaymentsToAccount")),
+    )
+
+
+_CAN_APPLY = {
+    "CanApplyToAssets": "ASSET",
+    "CanApplyToEquity": "EQUITY",
+    "CanApplyToExpenses": "EXPENSE",
+    "CanApplyToLiabilities": "LIABILITY",
+    "CanApplyToRevenue": "REVENUE",
+}
+
+
+def _tax_rate(raw: dict) -> TaxRate:
+    return TaxRate(
+        tax_type=raw["TaxType"],
+        rate=Decimal(str(raw.get("EffectiveRate", raw.get("DisplayTaxRate", "0")))),
+        status=raw.get("Status", "ACTIVE"),
+        can_apply_to=frozenset(flag for key, flag in _CAN_APPLY.items() if raw.get(key)),
+    )
+
+
+def postings_due(now) -> list[int]:
+    """Postings a sender should pick up: ready, retry when due, unknown outcomes to reconcile."""
+    due = XeroPosting.objects.filter(
+        Q(state=XeroPosting.State.READY)
+        | Q(state=XeroPosting.State.UNKNOWN)
+        | Q(state=XeroPosting.State.RETRY, next_attempt_at__lte=now)
+    )
+    return list(due.order_by("document_date", "id").values_list("id", flat=True))
+
+
+def sync_summary(shops=None) -> dict:
+    """Counts finance reads after a run: postings per state, open quarantine per reason."""
+    postings = XeroPosting.objects.all()
+    items = QuarantineItem.objects.filter(status=QuarantineItem.Status.OPEN)
+    if shops is not None:
+        postings, items = postings.filter(shop__in=shops), items.filter(shop__in=shops)
+    return {
+        "postings": dict(postings.values_list("state").annotate(n=Count("id")).order_by()),
+        "quarantine": dict(items.values_list("reason").annotate(n=Count("id")).order_by()),
+        "quarantine_items": list(items.values_list("reason", "source_ref", "message").order_by("created_at")),
+    }
+
+
+def clearing_movement(shop: Shop, statement_ids: list[int]) -> Decimal:
+    """What the posted statement journals moved the clearing account by."""
+    total = Decimal("0")
+    postings = XeroPosting.objects.filter(
+        statement_id__in=statement_ids, state=XeroPosting.State.POSTED, kind=XeroPosting.Kind.MANUAL_JOURNAL
+    )
+    for posting in postings:
+        for line in posting.payload["JournalLines"]:
+            if line["AccountCode"] == shop.clearing_account:
+                total += Decimal(str(line["LineAmount"]))
+    return total
+
+
+def payout_reconciliation(shop: Shop) -> list[dict]:
+    """Per payout: what TikTok's statements say, what we posted through clearing, what is left.
+
+    A residue other than 0.00 means a statement of that payout is held or not yet sent.
+    """
+    rows = []
+    for payout in Payout.objects.filter(shop=shop).order_by("paid_date", "payment_id"):
+        statements = list(Statement.objects.filter(shop=shop, payment_id=payout.payment_id))
+        expected = sum((s.settlement_amount for s in statements), Decimal("0"))
+        posted = clearing_movement(shop, [s.pk for s in statements])
+        receive = payout.postings.filter(purpose="payout_receive").exclude(state="superseded").first()
+        rows.append(
+            {
+                "payout": payout.payment_id,
+                "paid_date": payout.paid_date,
+                "deposit": payout.amount,
+                "statements": len(statements),
+                "statements_total": expected,
+                "posted_to_clearing": posted,
+                "receive": receive.state if receive else "none",
+                "residue": expected - posted,
+            }
+        )
+    return rows

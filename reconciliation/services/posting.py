@@ -1,0 +1,241 @@
+"""Sending one outbox row to Xero, exactly once (DESIGN.md 2, 6).
+
+The row is claimed with a compare-and-swap, the HTTP call runs outside any transaction, and the
+outcome is written after it. When an earlier attempt may have reached Xero, the document is looked
+up before anything is created again.
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import F
+from django.utils import timezone
+
+from connectors.errors import ConnectorError, ErrorKind
+from connectors.xero.client import ElementResult
+from connectors.xero.errors import parse_lock_date
+from reconciliation.models import XeroConnection, XeroPosting
+from reconciliation.models.quarantine import Reason
+from reconciliation.planning.types import Problem
+from reconciliation.selectors import postings_due
+from reconciliation.services import xero_access
+from reconciliation.services.outbox import for_xero, quarantine_open
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+def posting_send(*, posting_id: int) -> XeroPosting:
+    posting = XeroPosting.objects.select_related("connection", "shop").get(pk=posting_id)
+    if not posting.can_send() or not posting.connection.can_post():
+        return posting  # a redelivered task, or a paused connection: nothing to do
+    previous = posting.state
+    claimed = XeroPosting.objects.filter(pk=posting.pk, state=previous).update(
+        state=XeroPosting.State.SENDING, attempts=F("attempts") + 1
+    )
+    if claimed != 1:
+        return posting  # another worker has it
+    posting.refresh_from_db()
+    client = xero_access.xero_client(posting.connection, posting=posting)
+    try:
+        if previous != XeroPosting.State.READY or posting.attempts > 1:
+            # An earlier attempt may have been applied: look before creating (Xero's idempotency
+            # replay window is short, so our own ledger plus a lookup is what prevents a twin).
+            found = _find_existing(client, posting)
+            if found is not None:
+                return _mark_posted(posting, found)
+        (result,) = client.create(
+            posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
+        )
+    except ConnectorError as exc:
+        return _request_failed(posting, exc)
+    except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
+        _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
+        raise
+    finally:
+        client.close()
+    return _element_outcome(client, posting, result)
+
+
+def _find_existing(client, posting: XeroPosting) -> dict | None:
+    field, value = posting.lookup_reference.split("=", 1)
+    escaped = value.replace('"', '\\"')
+    matches = [
+        doc
+        for doc in client.find(posting.kind, where=f'{field}=="{escaped}"')
+        if doc.get("Status") not in {"DELETED", "VOIDED"}
+    ]
+    return matches[0] if matches else None
+
+
+def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> XeroPosting:
+    if result.ok:
+        return _mark_posted(posting, result.element)
+    messages = list(result.messages) + [f"warning: {w}" for w in result.warnings]
+    if result.kind == ErrorKind.DUPLICATE:
+        # "must be unique" after our own earlier success: link to it, never create twice.
+        found = _find_existing(client, posting)
+        if found is not None:
+            return _mark_posted(posting, found)
+    reason = Reason.LOCK_DATE if result.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
+    proposed = None
+    if reason == Reason.LOCK_DATE:
+        lock = next((d for d in map(parse_lock_date, messages) if d), None)
+        proposed = (lock + timedelta(days=1)) if lock else None
+    _hold(posting, reason, messages, proposed_date=proposed, element=result.element)
+    return posting
+
+
+def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
+    if exc.kind == ErrorKind.AUTH:
+        xero_access.connection_pause(posting.connection_id, reason=str(exc))
+        _set_state(posting, XeroPosting.State.RETRY, error=str(exc), kind=exc.kind, next_at=None)
+        quarantine_open(
+            shop=posting.shop,
+            problems=[
+                Problem(
+                    Reason.AUTH,
+                    f"Xero connection {posting.connection.name} paused: {exc}",
+                    posting.connection.name,
+                )
+            ],
+            source={},
+            posting=None,
+        )
+    elif exc.kind == ErrorKind.UNKNOWN_OUTCOME:
+        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
+    elif exc.kind == ErrorKind.TRANSIENT:
+        if posting.attempts >= MAX_ATTEMPTS:
+            _hold(posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, last: {exc}"])
+        else:
+            _set_state(
+                posting,
+                XeroPosting.State.RETRY,
+                error=str(exc),
+                kind=exc.kind,
+                next_at=_next_try(posting, exc),
+            )
+    else:
+        reason = Reason.LOCK_DATE if exc.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
+        _hold(posting, reason, list(exc.messages))
+    return posting
+
+
+def _next_try(posting: XeroPosting, exc: ConnectorError):
+    backoff = min(BACKOFF_BASE * (2 ** (posting.attempts - 1)), BACKOFF_CAP)
+    if exc.retry_after:
+        backoff = max(backoff, timedelta(seconds=exc.retry_after))
+    return timezone.now() + backoff
+
+
+def _set_state(posting: XeroPosting, state: str, *, error: str = "", kind: str = "", next_at=None) -> None:
+    posting.state, posting.last_error, posting.last_error_kind, posting.next_attempt_at = (
+        state,
+        error,
+        kind,
+        next_at,
+    )
+    posting.save(update_fields=["state", "last_error", "last_error_kind", "next_attempt_at"])
+
+
+def _hold(
+    posting: XeroPosting, reason: str, messages: list[str], *, proposed_date=None, element=None
+) -> None:
+    _set_state(posting, XeroPosting.State.HELD, error="\n".join(messages), kind=reason)
+    if element is not None:
+        XeroPosting.objects.filter(pk=posting.pk).update(xero_response=element)
+    text = f"{posting.source_ref}: Xero refused it: " + "; ".join(messages)
+    if reason == Reason.LOCK_DATE and proposed_date:
+        text += f". Proposed date {proposed_date.isoformat()} (the VAT period changes if approved)"
+    quarantine_open(
+        shop=posting.shop,
+        problems=[
+            Problem(reason, text, posting.source_ref, proposed_date=proposed_date, details={"xero": messages})
+        ],
+        source={"statement": posting.statement, "payout": posting.payout},
+        posting=posting,
+    )
+
+
+def _mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
+    posting.state = XeroPosting.State.POSTED
+    posting.xero_id = _xero_id(posting.kind, element)
+    posting.xero_number = str(element.get("InvoiceNumber") or element.get("CreditNoteNumber") or "")
+    posting.xero_response = element
+    posting.posted_at = timezone.now()
+    posting.last_error = ""
+    posting.save(
+        update_fields=["state", "xero_id", "xero_number", "xero_response", "posted_at", "last_error"]
+    )
+    mismatch = totals_mismatch(posting.payload, element)
+    if mismatch:
+        quarantine_open(
+            shop=posting.shop,
+            problems=[Problem(Reason.XERO_MISMATCH, f"{posting.source_ref}: {mismatch}", posting.source_ref)],
+            source={"statement": posting.statement, "payout": posting.payout},
+            posting=posting,
+        )
+    _resolve_posting_items(posting)
+    return posting
+
+
+def _resolve_posting_items(posting: XeroPosting) -> None:
+    posting.quarantine.filter(status__in=["open", "approved"]).exclude(reason=Reason.XERO_MISMATCH).update(
+        status="resolved", resolved_at=timezone.now()
+    )
+
+
+ID_FIELDS = {
+    "ManualJournals": "ManualJournalID",
+    "BankTransactions": "BankTransactionID",
+    "Invoices": "InvoiceID",
+    "CreditNotes": "CreditNoteID",
+    "Payments": "PaymentID",
+}
+
+
+def _xero_id(kind: str, element: dict) -> str:
+    return str(element.get(ID_FIELDS.get(kind, ""), ""))
+
+
+def totals_mismatch(payload: dict, element: dict) -> str:
+    """Check what Xero stored against what we planned (DESIGN.md 3: check the totals Xero returns)."""
+    if "JournalLines" in payload:
+        planned = sorted(Decimal(str(line["LineAmount"])) for line in payload["JournalLines"])
+        got = sorted(Decimal(str(line.get("LineAmount", "0"))) for line in element.get("JournalLines") or [])
+        return "" if planned == got else f"journal lines in Xero {got} differ from the plan {planned}"
+    if "LineItems" in payload and element.get("Total") is not None:
+        planned_total = sum(
+            (
+                Decimal(str(li["UnitAmount"])) * Decimal(str(li.get("Quantity", 1)))
+                for li in payload["LineItems"]
+            ),
+            Decimal("0"),
+        )
+        if payload.get("LineAmountTypes") == "NoTax" and Decimal(str(element["Total"])) != planned_total:
+            return f"Xero's total {element['Total']} differs from the planned {planned_total}"
+    return ""
+
+
+def connection_resume(*, connection: XeroConnection) -> int:
+    """After a reconnect: the connection posts again and its parked postings are due now."""
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        status=XeroConnection.Status.ACTIVE, status_reason=""
+    )
+    return XeroPosting.objects.filter(
+        connection=connection, state=XeroPosting.State.RETRY, next_attempt_at__isnull=True
+    ).update(next_attempt_at=timezone.now())
+
+
+def postings_send_due(*, progress=None) -> int:
+    """Send every due posting in this process, in date order (what the django-q2 workers do)."""
+    due = postings_due(timezone.now())
+    for number, posting_id in enumerate(due, start=1):
+        posting = posting_send(posting_id=posting_id)
+        if progress:
+            progress(f"sending {number}/{len(due)}: {posting.source_ref} -> {posting.get_state_display()}")
+    return len(due)

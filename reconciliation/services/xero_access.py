@@ -1,0 +1,110 @@
+"""A ready XeroClient for a connection: tokens refreshed one worker at a time, every attempt audited."""
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.errors import Attempt, ConnectorError, ErrorKind
+from connectors.xero import auth
+from connectors.xero.client import XeroClient
+from connectors.xero.ratelimit import TenantRateLimiter
+from reconciliation import transports
+from reconciliation.models import XeroAttempt, XeroConnection, XeroPosting
+
+log = logging.getLogger(__name__)
+
+# Refresh a little early so a token never expires between our check and Xero's.
+EARLY_REFRESH = timedelta(minutes=2)
+_limiters: dict[str, TenantRateLimiter] = {}
+
+
+def sleep(seconds: float) -> None:
+    """Back-off waits go through here so tests and the demo can run them on a fake clock."""
+    time.sleep(seconds)
+
+
+def limiter() -> TenantRateLimiter:
+    uri = settings.RATE_LIMIT_STORAGE
+    if uri not in _limiters:
+        _limiters[uri] = TenantRateLimiter(storage_uri=uri, sleep=lambda s: sleep(s))
+    return _limiters[uri]
+
+
+def limiters_reset() -> None:
+    _limiters.clear()
+
+
+def xero_client(connection: XeroConnection, *, posting: XeroPosting | None = None) -> XeroClient:
+    return XeroClient(
+        tenant_id=connection.tenant_id,
+        access_token=lambda: access_token(connection.pk),
+        transport=transports.transport_for("xero", connection.tenant_id),
+        on_attempt=lambda attempt: attempt_record(connection=connection, posting=posting, attempt=attempt),
+        limiter=limiter(),
+        sleep=lambda s: sleep(s),
+    )
+
+
+def attempt_record(*, connection: XeroConnection, posting: XeroPosting | None, attempt: Attempt) -> None:
+    XeroAttempt.objects.create(
+        connection=connection,
+        posting=posting,
+        method=attempt.method,
+        url=attempt.url,
+        status=attempt.status,
+        idempotency_key=attempt.idempotency_key,
+        request_headers=attempt.request_headers,
+        request_body=attempt.request_body,
+        response_headers=attempt.response_headers,
+        response_body=attempt.response_body,
+        duration_ms=attempt.duration_ms,
+        error=attempt.error,
+    )
+
+
+def access_token(connection_id: int) -> str:
+    """A valid access token. Xero rotates the refresh token on every refresh, so two workers
+    refreshing at once would lose the connection: the row lock makes the second one wait and then
+    use the token the first one stored."""
+    connection = XeroConnection.objects.get(pk=connection_id)
+    if _fresh(connection):
+        return connection.access_token
+    try:
+        with transaction.atomic():
+            # The only network call made inside a transaction: the lock must span the refresh, or a
+            # concurrent refresh would present an already-rotated refresh token and get invalid_grant.
+            connection = XeroConnection.objects.select_for_update().get(pk=connection_id)
+            if _fresh(connection):
+                return connection.access_token
+            tokens = auth.refresh(
+                client_id=connection.client_id,
+                client_secret=connection.client_secret,
+                refresh_token=connection.refresh_token,
+                transport=transports.transport_for("xero", connection.tenant_id),
+            )
+            connection.access_token = tokens.access_token
+            connection.refresh_token = tokens.refresh_token
+            connection.access_token_expires_at = tokens.expires_at
+            connection.save(update_fields=["access_token", "refresh_token", "access_token_expires_at"])
+    except ConnectorError as exc:
+        if exc.kind == ErrorKind.AUTH:
+            connection_pause(connection_id, reason=f"token refresh refused: {exc}")
+        raise
+    return tokens.access_token
+
+
+def _fresh(connection: XeroConnection) -> bool:
+    expires = connection.access_token_expires_at
+    return bool(connection.access_token) and expires is not None and expires - EARLY_REFRESH > timezone.now()
+
+
+def connection_pause(connection_id: int, *, reason: str) -> None:
+    """Auth failures pause the connection: no retries until someone reconnects it (DESIGN.md 6)."""
+    XeroConnection.objects.filter(pk=connection_id).update(
+        status=XeroConnection.Status.PAUSED, status_reason=f"{datetime.now(UTC):%Y-%m-%d %H:%M} {reason}"
+    )
+    log.warning("Xero connection %s paused: %s", connection_id, reason)

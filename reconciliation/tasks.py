@@ -1,0 +1,35 @@
+"""django-q2 tasks: thin. Each loads one row by id and calls one service; the services start with a
+state guard because django-q2 delivers at least once."""
+
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from reconciliation import selectors
+from reconciliation.models import Shop
+from reconciliation.services.posting import posting_send
+from reconciliation.services.sync import shop_sync
+
+
+def sync_shop(shop_id: int) -> dict:
+    shop = Shop.objects.select_related("connection", "xero_connection").get(pk=shop_id)
+    if not shop.is_active:
+        return {"skipped": "shop inactive"}
+    run = shop_sync(shop=shop)
+    queued = enqueue_due_postings()
+    return {"run": run.pk, "status": run.status, "counts": run.counts, "queued": queued}
+
+
+def send_posting(posting_id: int) -> str:
+    return posting_send(posting_id=posting_id).state
+
+
+def send_due_postings() -> int:
+    """Scheduled sweep: retries whose time has come and outcomes to reconcile."""
+    return enqueue_due_postings()
+
+
+def enqueue_due_postings() -> int:
+    due = selectors.postings_due(timezone.now())
+    for posting_id in due:
+        async_task("reconciliation.tasks.send_posting", posting_id, group="xero-send")
+    return len(due)
