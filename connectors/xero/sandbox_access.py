@@ -1,0 +1,140 @@
+"""Who may call the Xero sandbox, how often, and what a repeated Idempotency-Key returns (DESIGN.md 6).
+
+All three read the sandbox's injected clock, so tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+ACCESS_TOKEN_SECONDS = 1800  # Xero access tokens live 30 minutes
+MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
+
+
+class TokenStore:
+    """OAuth2 as Xero's identity server does it. Every refresh rotates the refresh token and the
+    old one is dead at once (Xero documents a short grace period; we are stricter on purpose, so a
+    client that loses a rotated token or refreshes twice in parallel fails in tests)."""
+
+    def __init__(self, clock: Callable[[], datetime]):
+        self._clock = clock
+        self._access: dict[str, datetime] = {}
+        self._refresh: set[str] = set()
+        self._codes_used: set[str] = set()
+
+    def issue(self, *, with_refresh: bool = True) -> dict:
+        access = "sbx-at-" + secrets.token_urlsafe(24)
+        self._access[access] = self._clock() + timedelta(seconds=ACCESS_TOKEN_SECONDS)
+        grant = {
+            "access_token": access,
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "token_type": "Bearer",
+            "scope": "offline_access accounting.transactions accounting.settings accounting.contacts",
+        }
+        if with_refresh:
+            grant["refresh_token"] = "sbx-rt-" + secrets.token_urlsafe(24)
+            self._refresh.add(grant["refresh_token"])
+        return grant
+
+    def refresh(self, refresh_token: str) -> dict | None:
+        if refresh_token not in self._refresh:
+            return None
+        self._refresh.discard(refresh_token)
+        return self.issue()
+
+    def exchange_code(self, code: str) -> dict | None:
+        """An authorisation code works once (RFC 6749 4.1.2)."""
+        if not code or code in self._codes_used:
+            return None
+        self._codes_used.add(code)
+        return self.issue()
+
+    def valid(self, access_token: str) -> bool:
+        expires = self._access.get(access_token)
+        return expires is not None and self._clock() < expires
+
+    def expire_all(self) -> None:
+        self._access.clear()
+
+
+@dataclass
+class RateLimits:
+    """Xero's per-tenant limits (60/minute, 5,000/day, both rolling) and the app-wide minute limit."""
+
+    per_minute: int = 60
+    per_day: int = 5000
+    app_per_minute: int = 10000
+
+    def __post_init__(self):
+        self._calls: deque[datetime] = deque()
+
+    def over(self, now: datetime) -> tuple[str, int] | None:
+        """(problem, Retry-After seconds) when one more call now would break a limit."""
+        while self._calls and self._calls[0] <= now - DAY:
+            self._calls.popleft()
+        if len(self._calls) >= self.per_day:
+            return "day", _seconds_until(self._calls[-self.per_day] + DAY, now)
+        minute = self._in_last_minute(now)
+        if minute >= self.per_minute:
+            return "minute", _seconds_until(self._calls[-self.per_minute] + MINUTE, now)
+        return None
+
+    def record(self, now: datetime) -> None:
+        self._calls.append(now)
+
+    def headers(self, now: datetime) -> dict[str, str]:
+        minute = self._in_last_minute(now)
+        return {
+            "X-MinLimit-Remaining": str(max(self.per_minute - minute, 0)),
+            "X-DayLimit-Remaining": str(max(self.per_day - len(self._calls), 0)),
+            "X-AppMinLimit-Remaining": str(max(self.app_per_minute - minute, 0)),
+        }
+
+    def _in_last_minute(self, now: datetime) -> int:
+        return sum(1 for when in reversed(self._calls) if when > now - MINUTE)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(math.ceil((moment - now).total_seconds()), 1)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    fingerprint: str
+    stored_at: datetime
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+
+class IdempotencyStore:
+    """Xero replays the first response to a repeated Idempotency-Key for a short window (reported
+    as minutes; 10 by default here). A key reused with a different request is an error."""
+
+    MAX_KEY_LENGTH = 128
+
+    def __init__(self, window: timedelta = timedelta(minutes=10)):
+        self.window = window
+        self._responses: dict[str, StoredResponse] = {}
+
+    @staticmethod
+    def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+        return hashlib.sha256(
+            b"\n".join([method.encode(), path.lower().encode(), query.encode(), body])
+        ).hexdigest()
+
+    def lookup(self, key: str, fingerprint: str, now: datetime) -> StoredResponse | str | None:
+        """The stored response, "conflict" for a different request under the same key, or None."""
+        stored = self._responses.get(key)
+        if stored is None or now - stored.stored_at > self.window:
+            return None
+        return stored if stored.fingerprint == fingerprint else "conflict"
+
+    def remember(self, key: str, response: StoredResponse) -> None:
+        self._responses[key] = response

@@ -1,0 +1,114 @@
+"""HTTP plumbing of the Xero sandbox: responses, bodies, OAuth endpoints, the spec file (DESIGN.md 6, 7)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import parse_qs
+
+import httpx
+
+from connectors.xero.openapi import XeroSpec
+from connectors.xero.sandbox_access import TokenStore
+from connectors.xero.sandbox_wire import BadRequest, problem, to_bytes
+
+if TYPE_CHECKING:
+    from connectors.xero.sandbox import XeroSandbox
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class RecordedRequest(NamedTuple):
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+def respond(status: int, body, headers: dict | None = None) -> httpx.Response:
+    headers = {"Content-Type": JSON_TYPE, "Xero-Correlation-Id": str(uuid.uuid4()), **(headers or {})}
+    return httpx.Response(status, headers=headers, content=to_bytes(body))
+
+
+def validation_error(message: str) -> dict:
+    return {"ErrorNumber": 10, "Type": "ValidationException", "Message": message}
+
+
+def json_body(request: httpx.Request) -> tuple[object, object]:
+    """(body with Decimal amounts for the rules, body with floats for the OpenAPI check)."""
+    if request.method not in ("PUT", "POST"):
+        return None, None
+    if not request.content:
+        raise BadRequest("No data has been received; a body is required")
+    try:
+        return json.loads(request.content, parse_float=Decimal), json.loads(request.content)
+    except ValueError as exc:
+        raise BadRequest(f"JSON for post data was invalid: {exc}") from exc
+
+
+def token_endpoint(tokens: TokenStore, request: httpx.Request) -> httpx.Response:
+    """POST identity.xero.com/connect/token: refresh_token (rotates), authorization_code,
+    client_credentials (custom connections, no refresh token). Errors as RFC 6749 5.2."""
+    form = {k: v[-1] for k, v in parse_qs(request.content.decode()).items()}
+    if not (request.headers.get("Authorization", "").startswith("Basic ") or form.get("client_id")):
+        return respond(400, {"error": "invalid_client"})
+    grant_type = form.get("grant_type")
+    if grant_type == "refresh_token":
+        grant = tokens.refresh(form.get("refresh_token", ""))
+    elif grant_type == "authorization_code":
+        grant = tokens.exchange_code(form.get("code", ""))
+    elif grant_type == "client_credentials":
+        grant = tokens.issue(with_refresh=False)
+    else:
+        return respond(400, {"error": "unsupported_grant_type"})
+    return respond(200, grant) if grant else respond(400, {"error": "invalid_grant"})
+
+
+def unauthorised(tokens: TokenStore, request: httpx.Request) -> httpx.Response | None:
+    """None when the bearer token is valid, else Xero's 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and tokens.valid(token.strip()):
+        return None
+    body = problem(401, "Unauthorized", "AuthenticationUnsuccessful")
+    return respond(401, body, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def connections(sandbox: XeroSandbox) -> list[dict]:
+    """GET api.xero.com/connections: the one tenant this sandbox is."""
+    stamp = sandbox.clock().strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, sandbox.tenant_id)),
+            "authEventId": str(uuid.uuid4()),
+            "tenantId": sandbox.tenant_id,
+            "tenantType": "ORGANISATION",
+            "tenantName": sandbox.org.Name,
+            "createdDateUtc": stamp,
+            "updatedDateUtc": stamp,
+        }
+    ]
+
+
+def load_spec(spec_path: Path | None) -> XeroSpec | None:
+    if spec_path is None:
+        spec_path = _settings_spec_path()
+    if spec_path is None or not Path(spec_path).is_file():
+        return None
+    return XeroSpec.load(spec_path)
+
+
+def _settings_spec_path() -> Path | None:
+    """settings.XERO_OPENAPI_SPEC when Django is configured; otherwise run unchecked."""
+    try:
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+    except ImportError:
+        return None
+    try:
+        return getattr(settings, "XERO_OPENAPI_SPEC", None)
+    except ImproperlyConfigured:
+        return None

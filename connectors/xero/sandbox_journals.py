@@ -1,0 +1,122 @@
+"""Manual journals in the Xero sandbox: Xero's rules that a statement journal must pass (DESIGN.md 3, 6).
+
+- Lines must sum to 0.00 exactly (debits positive, credits negative), with at least two lines.
+- An unknown account code is only a *warning*: Xero drops the line ("Account code '476' has been
+  removed as it does not match a recognised account.", the example in Xero's OpenAPI file) and the
+  journal then usually no longer balances, which is an error.
+- No BANK accounts (Xero help: "You can't post a manual journal to a bank account") and no
+  receivables/payables control accounts (SystemAccount DEBTORS / CREDITORS).
+- `LineAmountTypes` defaults to NoTax; on Inclusive/Exclusive journals the tax of each line is
+  computed and rounded to 2 dp on that line.
+- Status POSTED unless DRAFT is asked for; lock dates apply to everything but drafts. The example
+  in Xero's file is a DRAFT carrying the balance error, so drafts must balance too.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from connectors.xero.sandbox_state import LINE_AMOUNT_TYPES, Account, Ctx, OrgState, Outcome
+from connectors.xero.sandbox_wire import ZERO, ZERO_ID, BadRequest, amount, parse_date, round_money
+
+_CONTROL_ACCOUNTS = {"DEBTORS", "CREDITORS"}
+
+
+def create_manual_journal(state: OrgState, data: dict, ctx: Ctx) -> Outcome:
+    status = data.get("Status") or "POSTED"
+    line_amount_types = data.get("LineAmountTypes") or "NoTax"
+    when = parse_date(data["Date"]) if data.get("Date") else ctx.today
+    journal = {
+        "ManualJournalID": ZERO_ID,
+        "Date": when,
+        "Status": status,
+        "LineAmountTypes": line_amount_types,
+        "Narration": str(data.get("Narration") or ""),
+        "JournalLines": [],
+        "ShowOnCashBasisReports": bool(data.get("ShowOnCashBasisReports", True)),
+        "HasAttachments": False,
+        "UpdatedDateUTC": ctx.now,
+    }
+    if data.get("Url"):
+        journal["Url"] = str(data["Url"])
+    out = Outcome(journal)
+    if status not in ("DRAFT", "POSTED"):
+        out.errors.append(f"A manual journal can be created as DRAFT or POSTED, not {status}.")
+    if line_amount_types not in LINE_AMOUNT_TYPES:
+        out.errors.append(f"LineAmountTypes must be one of {', '.join(LINE_AMOUNT_TYPES)}.")
+        line_amount_types = "NoTax"
+    if not journal["Narration"].strip():
+        out.errors.append("Narration cannot be empty.")
+    raw_lines = data.get("JournalLines") or []
+    if not isinstance(raw_lines, list):
+        raise BadRequest("JSON for post data was invalid: JournalLines must be an array")
+    for raw in raw_lines:
+        line = _journal_line(state, raw, line_amount_types, out)
+        if line is not None:
+            journal["JournalLines"].append(line)
+    _check_balance(journal["JournalLines"], line_amount_types, out)
+    if status != "DRAFT":
+        out.errors.extend(filter(None, [state.lock_problem(when)]))
+    if not out.errors:
+        journal["ManualJournalID"] = str(uuid.uuid4())
+        state.manual_journals.append(journal)
+    return out
+
+
+def _journal_line(state: OrgState, raw: dict, line_amount_types: str, out: Outcome) -> dict | None:
+    if not isinstance(raw, dict):
+        raise BadRequest("JSON for post data was invalid: each journal line must be an object")
+    code = str(raw.get("AccountCode") or "")
+    account = state.account({"Code": code, "AccountID": raw.get("AccountID")})
+    if account is None:
+        out.warnings.append(
+            f"Account code '{code}' has been removed as it does not match a recognised account."
+        )
+        return None
+    problem = _account_problem(account)
+    if problem:
+        out.errors.append(problem)
+    line_amount = round_money(amount(raw.get("LineAmount", 0), "LineAmount"))
+    tax_type, tax_amount = state.tax_for_line(raw, account, line_amount_types, line_amount, out)
+    line = {
+        "LineAmount": line_amount,
+        "AccountCode": account.code,
+        "AccountID": account.account_id,
+        "TaxType": tax_type,
+        "TaxAmount": tax_amount,
+        "Tracking": raw.get("Tracking") or [],
+        "IsBlank": False,
+    }
+    if raw.get("Description"):
+        line["Description"] = str(raw["Description"])
+    return line
+
+
+def _account_problem(account: Account) -> str | None:
+    if account.status != "ACTIVE":
+        return (
+            f"Account code '{account.code}' has been archived, or has been deleted. "
+            "Each line item must reference a valid account."
+        )
+    if account.type == "BANK":
+        return f"Account code '{account.code}' is a bank account. You can't post a manual journal to a bank account."
+    if account.system_account in _CONTROL_ACCOUNTS:
+        return (
+            f"Account code '{account.code}' is the {account.system_account} control account. "
+            "Manual journals cannot be posted to accounts receivable or accounts payable."
+        )
+    return None
+
+
+def _check_balance(lines: list[dict], line_amount_types: str, out: Outcome) -> None:
+    # On an Exclusive journal the tax is posted on top of each line, so the gross must balance.
+    gross = [
+        line["LineAmount"] + (line["TaxAmount"] if line_amount_types == "Exclusive" else ZERO)
+        for line in lines
+    ]
+    debits = sum((g for g in gross if g > 0), ZERO)
+    credits = sum((g for g in gross if g < 0), ZERO)
+    if sum(1 for g in gross if g != 0) < 2:
+        out.errors.append("Journal must contain at least two individual lines with a non-zero amount.")
+    if debits + credits != 0:
+        out.errors.append(f"The total debits ({debits:.2f}) must equal total credits ({credits:.2f})")
