@@ -23,7 +23,7 @@ def reconciliation_lines(rows: list[dict]) -> list[str]:
     ]
     for r in rows:
         lines.append(
-            f"  {r['payout']:<20} {r['paid_date']!s:<10} {r['deposit']:>9} {r['statements_total']:>10}"
-            f"  {r['posted_to_clearing']:>9}  {r['receive']:<8} {r['residue']:>8}"
+            f"  {r['payout']:<20} {r['paid_date']!s:<10} {r['deposit']:>9} {r['statements_total']:>11}"
+            f" {r['posted_to_clearing']:>10}  {r['receive']:<8} {r['residue']:>8}"
         )
     return lines

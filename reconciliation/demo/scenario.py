@@ -41,8 +41,9 @@ def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None) -> De
     today = today or datetime.now(UTC).date()
     start = today - timedelta(days=days)
     xero = XeroSandbox.demo(base_currency="USD")
-    # The first statement's day is locked: finance closed that period already.
-    xero.set_lock_dates(period=start)
+    # Finance has closed the period that holds the first statement (dated the day before `start`
+    # in the shop's Los Angeles time zone), so exactly that one is quarantined LOCK_DATE.
+    xero.set_lock_dates(period=start - timedelta(days=1))
     tiktok = TikTokSandbox()
     tiktok.add_shop(CIPHER, "7490000000000000001", "Demo TikTok US", "US", "USD")
     statements = demo_statements(region="US", currency="USD", start=start, days=days, seed=seed)

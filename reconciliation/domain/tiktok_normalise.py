@@ -6,6 +6,7 @@ becomes `<group>.unclassified` naming the unknown leaves, so a field TikTok adds
 never lost.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -89,24 +90,22 @@ GROUPS = {
 
 
 def statement_facts(
-    pages: list[dict], *, timezone: str = "UTC"
+    pages: list[dict], *, timezone: str = "UTC", ref: Callable[[str], str] = lambda sid: f"statement {sid}"
 ) -> tuple[StatementFacts | None, list[Problem]]:
     """Normalise the pages of one statement. Returns (None, problems) when the data cannot be read."""
     pages = [page.get("data", page) if "code" in page else page for page in pages]
     if not pages:
-        return None, [Problem("SOURCE_INCONSISTENT", "the statement has no transaction pages", "statement ?")]
+        return None, [Problem("SOURCE_INCONSISTENT", "the statement has no transaction pages", ref("?"))]
     head = pages[0]
     statement_id = str(head.get("statement_id") or head.get("id") or "?")
-    ref = f"statement {statement_id}"
     try:
-        facts, problems = _build(pages, head, statement_id, timezone)
+        facts, problems = _build(pages, head, statement_id, timezone, ref(statement_id))
     except (AmountError, KeyError, TypeError, ValueError) as exc:
-        return None, [Problem("SOURCE_INCONSISTENT", f"unreadable statement data: {exc}", ref)]
+        return None, [Problem("SOURCE_INCONSISTENT", f"unreadable statement data: {exc}", ref(statement_id))]
     return facts, problems
 
 
-def _build(pages, head, statement_id, timezone):
-    ref = f"statement {statement_id}"
+def _build(pages, head, statement_id, timezone, ref):
     raw_transactions = [
         t for page in pages for t in (page.get("transactions") or page.get("statement_transactions") or [])
     ]

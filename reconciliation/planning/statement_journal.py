@@ -23,8 +23,9 @@ from reconciliation.planning.types import (
 LINE_AMOUNT_TYPES = {"Inclusive", "NoTax"}
 
 
-def statement_ref(shop: ShopSettings, facts: StatementFacts) -> str:
-    return f"TikTok {shop.code} statement {facts.statement_id}"
+def statement_ref(shop_code: str, statement_id: str) -> str:
+    """How finance finds a statement's quarantine items and postings: one spelling everywhere."""
+    return f"TikTok {shop_code} statement {statement_id}"
 
 
 def narration(shop: ShopSettings, facts: StatementFacts) -> str:
@@ -38,7 +39,7 @@ def plan_statement_journal(
     rules: Mapping[str, ComponentRule],
     org: OrgSettings | None,
 ) -> Plan:
-    ref = statement_ref(shop, facts)
+    ref = statement_ref(shop.code, facts.statement_id)
     problems = _shop_problems(facts, shop, ref) + checks.currency_problems(shop.currency, org, ref)
     line_totals, unmapped = _sum_by_line(facts, rules)
     problems += [_unmapped_problem(name, info, ref) for name, info in unmapped.items()]

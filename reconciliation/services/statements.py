@@ -13,7 +13,7 @@ from reconciliation.models import Payout, Shop, SourceRecord, Statement
 from reconciliation.models.sources import SourceKind, content_hash
 from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
 from reconciliation.planning.payout_receive import plan_payout_receive
-from reconciliation.planning.statement_journal import plan_statement_journal
+from reconciliation.planning.statement_journal import plan_statement_journal, statement_ref
 from reconciliation.planning.types import Plan
 from reconciliation.services.outbox import plan_apply
 
@@ -63,7 +63,9 @@ def statement_ingest(*, shop: Shop, statement: dict, pages: list[dict]) -> State
 
 def statement_preview(*, pages: list[dict], shop: Shop) -> Plan:
     """The plan for a statement's pages under the shop's current maps; writes nothing."""
-    facts, problems = statement_facts(pages, timezone=shop.timezone)
+    facts, problems = statement_facts(
+        pages, timezone=shop.timezone, ref=lambda sid: statement_ref(shop.code, sid)
+    )
     org = selectors.org_settings(shop.xero_connection)
     if facts is None or problems:
         return Plan((), tuple(problems), SKIPPED_WITHOUT_ORG if org is None else ())
@@ -76,7 +78,7 @@ def statement_plan(*, statement: Statement) -> Plan:
     """Plan a stored statement and write the result (postings or quarantine)."""
     shop = statement.shop
     plan = statement_preview(pages=statement.pages(), shop=shop)
-    source_ref = f"TikTok {shop.code} statement {statement.statement_id}"
+    source_ref = statement_ref(shop.code, statement.statement_id)
     plan_apply(shop=shop, plan=plan, source_ref=source_ref, statement=statement)
     statement.state = Statement.State.HELD if plan.problems else Statement.State.PLANNED
     statement.save(update_fields=["state", "updated_at"])

@@ -17,6 +17,7 @@ def tiktok_client(shop: Shop) -> TikTokClient:
         shop_cipher=connection.shop_cipher or None,
         transport=transports.transport_for("tiktok", shop.code),
         token_refresher=lambda: _refresh(connection.pk),
+        sleep=lambda s: transports.sleep(s),
     )
     if not connection.shop_cipher:
         client.shop_cipher = _shop_cipher(client, connection)

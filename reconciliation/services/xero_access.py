@@ -1,7 +1,6 @@
 """A ready XeroClient for a connection: tokens refreshed one worker at a time, every attempt audited."""
 
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -22,15 +21,10 @@ EARLY_REFRESH = timedelta(minutes=2)
 _limiters: dict[str, TenantRateLimiter] = {}
 
 
-def sleep(seconds: float) -> None:
-    """Back-off waits go through here so tests and the demo can run them on a fake clock."""
-    time.sleep(seconds)
-
-
 def limiter() -> TenantRateLimiter:
     uri = settings.RATE_LIMIT_STORAGE
     if uri not in _limiters:
-        _limiters[uri] = TenantRateLimiter(storage_uri=uri, sleep=lambda s: sleep(s))
+        _limiters[uri] = TenantRateLimiter(storage_uri=uri, sleep=lambda s: transports.sleep(s))
     return _limiters[uri]
 
 
@@ -45,7 +39,7 @@ def xero_client(connection: XeroConnection, *, posting: XeroPosting | None = Non
         transport=transports.transport_for("xero", connection.tenant_id),
         on_attempt=lambda attempt: attempt_record(connection=connection, posting=posting, attempt=attempt),
         limiter=limiter(),
-        sleep=lambda s: sleep(s),
+        sleep=lambda s: transports.sleep(s),
     )
 
 

@@ -2,7 +2,6 @@
 
 from django.core.management.base import BaseCommand
 from django.db.models import Count
-from django.utils import timezone
 
 from reconciliation import selectors
 from reconciliation.demo.scenario import DEMO_PASSWORD, demo_build, demo_run, demo_users
@@ -45,4 +44,4 @@ class Command(BaseCommand):
             f"and {len(demo.xero.bank_transactions)} bank transactions"
         )
         self.stdout.write(f"HTTP attempts audited: {sum(by_status.values())} by status {by_status}")
-        self.stdout.write(f"Faults injected: {demo.xero.faults.injected} at {timezone.now():%H:%M:%S}")
+        self.stdout.write(f"Faults injected into Xero: {dict(demo.xero.faults.injected)}")

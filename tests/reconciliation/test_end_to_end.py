@@ -1,0 +1,194 @@
+"""Whole runs: TikTok sandbox -> real clients, services and django-q2 tasks -> Xero sandbox."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from reconciliation import selectors
+from reconciliation.models import ComponentMapping, QuarantineItem, Statement, XeroAttempt, XeroPosting
+from reconciliation.services import sync
+from reconciliation.services.posting import posting_send
+from reconciliation.services.quarantine import quarantine_approve, quarantine_retry
+from reconciliation.tasks import send_due_postings
+from tests.reconciliation.world import build_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = Decimal
+
+
+def run_sync(world):
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+
+
+def drain(rounds: int = 6):
+    """What the scheduled sweep does over time; back-off waits are skipped by making retries due now."""
+    for _ in range(rounds):
+        XeroPosting.objects.filter(state=XeroPosting.State.RETRY, next_attempt_at__isnull=False).update(
+            next_attempt_at=timezone.now()
+        )
+        send_due_postings()
+
+
+def user_in(group: str) -> User:
+    user = User.objects.create_user(group.lower(), password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+def narrations(world):
+    return sorted(j["Narration"] for j in world.xero.manual_journals)
+
+
+def test_sync_posts_one_balanced_journal_per_statement_and_one_receive_per_payout():
+    world = build_world(days=3)
+    run_sync(world)
+
+    assert len(world.xero.manual_journals) == 3
+    for journal in world.xero.manual_journals:
+        total = sum(D(str(line["LineAmount"])) for line in journal["JournalLines"])
+        assert total == 0
+    assert len(world.xero.bank_transactions) == 3
+    deposits = sorted(D(str(bt["Total"])) for bt in world.xero.bank_transactions)
+    assert deposits == sorted(D(p["amount"]["value"]) for _, _, p in world.statements)
+    for row in selectors.payout_reconciliation(world.shop):
+        assert row["residue"] == 0 and row["posted_to_clearing"] == row["deposit"]
+        assert row["receive"] == "posted"
+
+
+def test_a_second_sync_posts_nothing_new():
+    world = build_world(days=2)
+    run_sync(world)
+    before = (len(world.xero.manual_journals), len(world.xero.bank_transactions))
+    world.shop.connection.refresh_from_db()
+    world.shop.connection.last_synced_at = None  # re-read the whole window again
+    world.shop.connection.save()
+    run_sync(world)
+    assert (len(world.xero.manual_journals), len(world.xero.bank_transactions)) == before
+
+
+def test_faults_after_the_write_500s_and_429s_still_give_exactly_one_journal_per_statement():
+    world = build_world(days=4)
+    world.xero.faults.next("timeout_after_write", count=2, method="PUT", path_prefix="/ManualJournals")
+    world.xero.faults.next("server_error", count=1, method="PUT", path_prefix="/ManualJournals")
+    world.xero.faults.next("rate_limit", count=2, method="PUT")
+    world.xero.faults.next("drop_response", count=1, method="PUT", path_prefix="/BankTransactions")
+    world.tiktok.faults.next("rate_limit")
+
+    run_sync(world)
+    drain()
+
+    assert len(narrations(world)) == 4 and len(set(narrations(world))) == 4
+    assert (
+        len({bt["Reference"] for bt in world.xero.bank_transactions})
+        == len(world.xero.bank_transactions)
+        == 4
+    )
+    assert XeroPosting.objects.exclude(state=XeroPosting.State.POSTED).count() == 0
+    assert sum(world.xero.faults.injected.values()) >= 5
+    # Every HTTP attempt to the Xero API is in the audit trail, including the failed ones.
+    api_requests = [
+        r for r in world.xero.requests if "/api.xro/2.0/" in str(r[1]) or r[1].startswith("/api.xro")
+    ]
+    assert XeroAttempt.objects.filter(url__contains="/api.xro/2.0/").count() == len(api_requests)
+    assert XeroAttempt.objects.filter(status=429).exists()
+    assert XeroAttempt.objects.filter(error__gt="").exists()
+
+
+def test_redelivered_send_task_is_a_no_op():
+    world = build_world(days=1)
+    run_sync(world)
+    posting = XeroPosting.objects.get(kind=XeroPosting.Kind.MANUAL_JOURNAL)
+    attempts = XeroAttempt.objects.count()
+    assert posting_send(posting_id=posting.pk).state == XeroPosting.State.POSTED
+    assert XeroAttempt.objects.count() == attempts
+    assert len(world.xero.manual_journals) == 1
+
+
+def test_statement_on_the_lock_date_is_quarantined_then_finance_approval_posts_it_redated():
+    world = build_world(days=2)
+    world.xero.set_lock_dates(period=world.start)
+    run_sync(world)
+
+    item = QuarantineItem.objects.get(reason="LOCK_DATE")
+    assert item.proposed_date == world.start.fromordinal(world.start.toordinal() + 1)
+    assert item.posting.state == XeroPosting.State.HELD
+    assert len(world.xero.manual_journals) == 1  # the other day posted
+
+    with pytest.raises(PermissionDenied):
+        quarantine_approve(item=item, user=user_in("Operations"))
+    item.refresh_from_db()
+    assert item.status == "open"
+
+    quarantine_approve(item=item, user=user_in("Finance"))
+    send_due_postings()
+
+    assert len(world.xero.manual_journals) == 2
+    redated = next(j for j in world.xero.manual_journals if "original date" in j["Narration"])
+    assert world.start.isoformat() in redated["Narration"]
+    item.refresh_from_db()
+    assert item.status == "resolved" and item.decided_by.username == "finance"
+
+
+def test_lock_date_found_only_by_xero_is_quarantined_with_a_proposed_date(monkeypatch):
+    world = build_world(days=1)
+    real_refresh = sync.organisation_refresh
+
+    def refresh_then_lock(*, connection):
+        # Finance locks the period right after we read the settings: only Xero can tell us now.
+        result = real_refresh(connection=connection)
+        world.xero.set_lock_dates(period=world.start)
+        return result
+
+    monkeypatch.setattr(sync, "organisation_refresh", refresh_then_lock)
+    run_sync(world)
+
+    item = QuarantineItem.objects.get(reason="LOCK_DATE", posting__kind="ManualJournals")
+    assert item.proposed_date is not None and item.proposed_date > world.start
+    assert "lock date" in item.message
+    assert world.xero.manual_journals == []
+    assert item.posting.attempts == 1  # never retried
+
+
+def test_unmapped_component_holds_the_statement_until_the_map_is_fixed():
+    world = build_world(days=1)
+    ComponentMapping.objects.filter(component="fee.transaction_fee_amount").delete()
+    run_sync(world)
+
+    item = QuarantineItem.objects.get(reason="UNMAPPED_COMPONENT")
+    assert "fee.transaction_fee_amount" in item.message
+    assert Statement.objects.get().state == Statement.State.HELD
+    assert world.xero.manual_journals == []
+
+    ComponentMapping.objects.create(
+        channel="tiktok", component="fee.transaction_fee_amount", account_code="6100"
+    )
+    quarantine_retry(item=item, user=user_in("Finance"))
+    send_due_postings()
+
+    assert len(world.xero.manual_journals) == 1
+    assert not QuarantineItem.objects.filter(reason="UNMAPPED_COMPONENT", status="open").exists()
+
+
+def test_shop_in_another_currency_than_the_organisation_is_held():
+    world = build_world(days=1, base_currency="GBP")
+    run_sync(world)
+    assert QuarantineItem.objects.filter(reason="CURRENCY_MISMATCH").count() >= 1
+    assert world.xero.manual_journals == [] and world.xero.bank_transactions == []
+
+
+def test_refused_refresh_token_pauses_the_connection_without_retrying():
+    world = build_world(days=1)
+    connection = world.shop.xero_connection
+    connection.access_token_expires_at = connection.access_token_expires_at.replace(year=2000)
+    connection.refresh_token = "revoked"
+    connection.save()
+
+    run_sync(world)
+
+    connection.refresh_from_db()
+    assert connection.status == "paused"
+    assert world.xero.manual_journals == []
