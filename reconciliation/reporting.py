@@ -18,8 +18,8 @@ def summary_lines(summary: dict) -> list[str]:
 
 def reconciliation_lines(rows: list[dict]) -> list[str]:
     lines = [
-        "Payouts (clearing account)",
-        "  payout               paid        deposit   statements  posted     receive   residue",
+        "Payouts through the clearing account (residue: statement amounts not posted yet)",
+        "  payout               paid         deposit  statements     posted  receive   residue",
     ]
     for r in rows:
         lines.append(
