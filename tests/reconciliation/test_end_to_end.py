@@ -192,3 +192,16 @@ def test_refused_refresh_token_pauses_the_connection_without_retrying():
     connection.refresh_from_db()
     assert connection.status == "paused"
     assert world.xero.manual_journals == []
+
+
+def test_every_xero_request_and_sandbox_response_conforms_to_xeros_openapi_file(xero_spec_path):
+    world = build_world(days=2)
+    world.xero.set_lock_dates(period=world.start)  # a refused element's response is checked too
+    world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+    run_sync(world)
+    drain()
+
+    assert world.xero.spec_checked
+    assert world.xero.spec_violations == []
+    puts = [r for r in world.xero.requests if r[0] == "PUT"]
+    assert len(puts) >= 3 and any(r[0] == "GET" and "where" in r[2] for r in world.xero.requests)
