@@ -205,3 +205,36 @@ def test_every_xero_request_and_sandbox_response_conforms_to_xeros_openapi_file(
     assert world.xero.spec_violations == []
     puts = [r for r in world.xero.requests if r[0] == "PUT"]
     assert len(puts) >= 3 and any(r[0] == "GET" and "where" in r[2] for r in world.xero.requests)
+
+
+def test_statement_changed_by_tiktok_after_posting_is_quarantined_not_posted_again():
+    world = build_world(days=1)
+    run_sync(world)
+    statement, transactions, payment = world.statements[0]
+    amended = [dict(t) for t in transactions]
+    amended[0]["order_id"] = "amended-order"  # same money, different content: still must be reviewed
+    world.tiktok.add_statement("test-cipher", statement, amended, payment)
+    world.shop.connection.refresh_from_db()
+    world.shop.connection.last_synced_at = None
+    world.shop.connection.save()
+
+    run_sync(world)
+
+    assert len(world.xero.manual_journals) == 1
+    assert Statement.objects.get().state == Statement.State.PLANNED
+    # The journal itself did not change (order ids are not posted), so nothing to review...
+    assert not QuarantineItem.objects.filter(reason="SOURCE_CHANGED").exists()
+
+    amended[0]["settlement_amount"] = str(D(amended[0]["settlement_amount"]) + 1)
+    amended[0]["adjustment_amount"] = "1.00"
+    amended[0]["type"] = "PLATFORM_REIMBURSEMENT"
+    bumped = dict(statement, settlement_amount=str(D(statement["settlement_amount"]) + 1))
+    world.tiktok.add_statement("test-cipher", bumped, amended, None)
+    world.shop.connection.last_synced_at = None
+    world.shop.connection.save()
+    run_sync(world)
+
+    # ...but different money after posting is held for finance, never posted a second time.
+    assert len(world.xero.manual_journals) == 1
+    item = QuarantineItem.objects.get(reason="SOURCE_CHANGED")
+    assert "changed after" in item.message and item.posting.state == XeroPosting.State.POSTED

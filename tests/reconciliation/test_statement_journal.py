@@ -190,3 +190,33 @@ def test_unbalanced_journal_is_refused():
         assert_balanced(
             {"Narration": "x", "JournalLines": [{"LineAmount": D("1.00")}, {"LineAmount": D("-0.99")}]}
         )
+
+
+def test_negative_statement_credits_clearing_and_its_payout_posts_no_bank_receipt():
+    from reconciliation.domain.tiktok import PayoutFacts
+    from reconciliation.planning.payout_receive import plan_payout_receive
+
+    pages = load_pages("uk_vat_refund_adjustments_statement.json")
+    data = pages[0]["data"]
+    data["transactions"] = [t for t in data["transactions"] if t["id"].endswith(("103", "105"))]
+    data["total_count"], data["settlement_amount"] = 2, "-26.44"
+
+    result = plan(pages, UK_SHOP, UK_RULES, org("GBP"))
+
+    clearing = result.documents[0].payload["JournalLines"][-1]
+    assert clearing["AccountCode"] == "1210" and clearing["LineAmount"] == D("-26.44")
+    payout = PayoutFacts("p-neg", "PAID", D("-26.44"), "GBP", date(2025, 11, 16))
+    assert plan_payout_receive(payout, shop=UK_SHOP, org=org("GBP")).documents == ()
+
+
+def test_paid_payout_is_one_receive_into_the_bank_coded_to_clearing():
+    from reconciliation.domain.tiktok import PayoutFacts
+    from reconciliation.planning.payout_receive import plan_payout_receive
+
+    payout = PayoutFacts("p-1", "PAID", D("167.04"), "USD", date(2025, 11, 17))
+    (receive,) = plan_payout_receive(payout, shop=US_SHOP, org=org("USD")).documents
+    assert receive.payload["Type"] == "RECEIVE" and receive.payload["BankAccount"] == {"Code": "090"}
+    (line,) = receive.payload["LineItems"]
+    assert line["AccountCode"] == "1210" and line["UnitAmount"] == D("167.04")
+    unpaid = PayoutFacts("p-2", "PROCESSING", D("10.00"), "USD", None)
+    assert plan_payout_receive(unpaid, shop=US_SHOP, org=org("USD")).documents == ()
