@@ -1,0 +1,202 @@
+"""What was pulled, planned, sent and answered: read-only for everyone (DESIGN.md 8)."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from reconciliation.admin.base import ReadOnlyAdmin, ReadOnlyInline, pretty_json
+from reconciliation.models import Payout, SourceRecord, Statement, SyncRun, XeroAttempt, XeroPosting
+
+
+def admin_link(obj) -> str:
+    if obj is None:
+        return "-"
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(ReadOnlyAdmin):
+    list_display = ("external_id", "kind", "shop", "sequence", "fetched_at", "short_hash")
+    list_filter = ("kind", "shop")
+    search_fields = ("external_id", "content_hash")
+    list_select_related = ("shop",)
+    fields = ("shop", "kind", "external_id", "sequence", "content_hash", "fetched_at", "payload_pretty")
+
+    @admin.display(description="hash")
+    def short_hash(self, obj):
+        return obj.content_hash[:12]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj):
+        return pretty_json(obj.payload)
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "statement_id",
+        "shop",
+        "statement_date",
+        "currency",
+        "settlement_amount",
+        "state",
+        "payment_id",
+        "payment_status",
+    )
+    list_filter = ("state", "shop", "payment_status")
+    search_fields = ("statement_id", "payment_id")
+    list_select_related = ("shop",)
+    date_hierarchy = "statement_date"
+    exclude = ("page_hashes",)
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ("payment_id", "shop", "status", "amount", "currency", "reserve_amount", "paid_date")
+    list_filter = ("status", "shop")
+    search_fields = ("payment_id",)
+    list_select_related = ("shop",)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ("shop", "status", "started_at", "finished_at", "progress")
+    list_filter = ("status", "shop")
+    search_fields = ("shop__code", "error")
+    list_select_related = ("shop",)
+    fields = ("shop", "status", "started_at", "finished_at", "progress", "counts_pretty", "error")
+
+    @admin.display(description="counts")
+    def counts_pretty(self, obj):
+        return pretty_json(obj.counts)
+
+
+class HasErrorFilter(admin.SimpleListFilter):
+    title = "last error"
+    parameter_name = "has_error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "has an error"), ("no", "no error")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+class XeroAttemptInline(ReadOnlyInline):
+    model = XeroAttempt
+    fk_name = "posting"
+    fields = ("created_at", "method", "url", "status", "duration_ms", "error")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+
+@admin.register(XeroPosting)
+class XeroPostingAdmin(ReadOnlyAdmin):
+    list_display = (
+        "kind",
+        "source_ref",
+        "shop",
+        "state",
+        "attempts",
+        "xero_id",
+        "xero_number",
+        "document_date",
+        "created_at",
+    )
+    list_filter = ("state", "kind", "purpose", HasErrorFilter, "shop", "connection")
+    search_fields = ("source_ref", "lookup_reference", "idempotency_key", "xero_id", "xero_number")
+    list_select_related = ("shop", "connection")
+    inlines = [XeroAttemptInline]
+    fieldsets = [
+        (None, {"fields": ["kind", "purpose", "source_ref", "shop", "connection", "statement", "payout"]}),
+        (
+            "State",
+            {
+                "fields": [
+                    "state",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error_kind",
+                    "last_error",
+                    "xero_id",
+                    "xero_number",
+                    "posted_at",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            "Document",
+            {
+                "fields": [
+                    "document_date",
+                    "original_date",
+                    "lookup_reference",
+                    "idempotency_key",
+                    "depends_on",
+                    "payload_pretty",
+                    "xero_response_pretty",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="payload (as sent)")
+    def payload_pretty(self, obj):
+        return pretty_json(obj.payload)
+
+    @admin.display(description="Xero's response")
+    def xero_response_pretty(self, obj):
+        return pretty_json(obj.xero_response) if obj.xero_response is not None else "-"
+
+
+@admin.register(XeroAttempt)
+class XeroAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "method", "url", "status", "duration_ms", "posting_link", "error_start")
+    list_filter = ("method", "status", "connection")
+    search_fields = ("url", "idempotency_key", "error", "posting__source_ref")
+    list_select_related = ("posting", "connection")
+    fields = (
+        "connection",
+        "posting",
+        "created_at",
+        "method",
+        "url",
+        "status",
+        "duration_ms",
+        "idempotency_key",
+        "error",
+        "request_headers_pretty",
+        "request_body_pretty",
+        "response_headers_pretty",
+        "response_body_pretty",
+    )
+
+    @admin.display(description="posting")
+    def posting_link(self, obj):
+        return admin_link(obj.posting)
+
+    @admin.display(description="error")
+    def error_start(self, obj):
+        return obj.error[:80]
+
+    @admin.display(description="request headers")
+    def request_headers_pretty(self, obj):
+        return pretty_json(obj.request_headers)
+
+    @admin.display(description="request body")
+    def request_body_pretty(self, obj):
+        return pretty_json(obj.request_body) if obj.request_body else "-"
+
+    @admin.display(description="response headers")
+    def response_headers_pretty(self, obj):
+        return pretty_json(obj.response_headers)
+
+    @admin.display(description="response body")
+    def response_body_pretty(self, obj):
+        return pretty_json(obj.response_body) if obj.response_body else "-"

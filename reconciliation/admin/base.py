@@ -1,0 +1,134 @@
+"""Pieces every LedgerSync admin shares: read-only audit admins, spreadsheet import/export, secrets."""
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats import base_formats
+
+from reconciliation.resources import SpreadsheetCSV
+
+PRE = '<pre style="white-space: pre-wrap">{}</pre>'
+
+
+def pretty_json(value) -> str:
+    """JSON (or JSON text, such as a stored HTTP body) indented for reading; other text as it is."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return format_html(PRE, value)
+    return format_html(PRE, json.dumps(value, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit rows: viewable with the view permission, never added, changed or deleted, even by a
+    superuser (DESIGN.md 8)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SpreadsheetAdmin(ImportExportModelAdmin):
+    """Import and export as CSV or XLSX through the same resources as `manage.py import_mappings`."""
+
+    import_formats = [SpreadsheetCSV, base_formats.XLSX]
+    export_formats = [base_formats.CSV, base_formats.XLSX]
+
+    def has_import_permission(self, request):
+        # An import creates and updates rows: it needs both permissions (django-import-export
+        # allows every staff user by default).
+        opts = self.opts
+        return request.user.has_perms(
+            [f"{opts.app_label}.add_{opts.model_name}", f"{opts.app_label}.change_{opts.model_name}"]
+        )
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        # All or nothing, as on the command line: one invalid row rolls every row back.
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+
+# --- secrets: write-only in forms, "set" / "not set" everywhere else -------------------------------
+
+SECRET_PREFIX = "new_"
+
+
+def secret_input(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: type a value to replace the stored one, or leave blank to keep it.",
+    )
+
+
+def secret_state(obj, name: str) -> str:
+    return "set" if obj is not None and getattr(obj, name) else "not set"
+
+
+class SecretsForm(forms.ModelForm):
+    """The model's encrypted fields are excluded (so their values are never a form's initial data);
+    a write-only `new_<field>` input replaces a stored secret when filled in."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.secret_fields:
+            model_field = self._meta.model._meta.get_field(name)
+            if f"{SECRET_PREFIX}{name}" in self.fields and not model_field.blank:
+                self.fields[f"{SECRET_PREFIX}{name}"].required = not getattr(self.instance, name)
+
+    def save(self, commit=True):
+        for name in self.secret_fields:
+            value = self.cleaned_data.get(f"{SECRET_PREFIX}{name}")
+            if value:
+                setattr(self.instance, name, value)
+        return super().save(commit)
+
+
+class SecretsAdminMixin:
+    """Drops the write-only inputs for users who may only view (they see the set / not set state)."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        opts = self.opts
+        if request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}") or (
+            obj is None and request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
+        ):
+            return fieldsets
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if not f.startswith(SECRET_PREFIX)]})
+            for title, options in fieldsets
+        ]

@@ -1,0 +1,110 @@
+"""Operator maps: editable by Operations (and the fee map by Finance), importable as spreadsheets."""
+
+from django import forms
+from django.contrib import admin
+
+from reconciliation.admin.base import SpreadsheetAdmin
+from reconciliation.models import (
+    BundleComponent,
+    ComponentMapping,
+    SkuMapping,
+    TaxRateMapping,
+    UnitOfMeasureConversion,
+)
+from reconciliation.resources import ComponentMappingResource, component_name, shop_channel_error
+
+
+class ComponentMappingForm(forms.ModelForm):
+    """The same rules as a spreadsheet import (reconciliation/resources.py)."""
+
+    class Meta:
+        model = ComponentMapping
+        fields = [
+            "channel",
+            "shop",
+            "component",
+            "account_code",
+            "tax_type",
+            "tracking_category",
+            "tracking_option",
+            "description",
+        ]
+
+    def clean_component(self):
+        value = self.cleaned_data["component"].strip()
+        component_name(value)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        message = shop_channel_error(cleaned.get("channel", ""), cleaned.get("shop"))
+        if message:
+            self.add_error("shop", message)
+        return cleaned
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    title = "applies to"
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("channel", "every shop of the channel"), ("shop", "one shop")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("channel", "shop"):
+            return queryset.filter(shop__isnull=self.value() == "channel")
+        return queryset
+
+
+@admin.register(ComponentMapping)
+class ComponentMappingAdmin(SpreadsheetAdmin):
+    form = ComponentMappingForm
+    resource_classes = [ComponentMappingResource]
+    list_display = (
+        "component",
+        "channel",
+        "shop_or_all",
+        "account_code",
+        "tax_type",
+        "tracking",
+        "description",
+    )
+    list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("component", "account_code", "tax_type", "description", "shop__code")
+    list_select_related = ("shop",)
+
+    @admin.display(description="shop", ordering="shop__code")
+    def shop_or_all(self, obj):
+        return obj.shop.code if obj.shop else f"every {obj.get_channel_display()} shop"
+
+    @admin.display(description="tracking")
+    def tracking(self, obj):
+        return f"{obj.tracking_category}: {obj.tracking_option}" if obj.tracking_category else ""
+
+
+@admin.register(SkuMapping)
+class SkuMappingAdmin(admin.ModelAdmin):
+    list_display = ("channel_sku", "channel", "shop", "item_code", "description")
+    list_filter = ("channel", ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("channel_sku", "item_code", "description")
+    list_select_related = ("shop",)
+
+
+@admin.register(BundleComponent)
+class BundleComponentAdmin(admin.ModelAdmin):
+    list_display = ("bundle_sku", "channel", "item_code", "quantity", "price_weight")
+    list_filter = ("channel",)
+    search_fields = ("bundle_sku", "item_code")
+
+
+@admin.register(TaxRateMapping)
+class TaxRateMappingAdmin(admin.ModelAdmin):
+    list_display = ("source_tax", "channel", "region", "usage", "tax_type")
+    list_filter = ("channel", "region", "usage")
+    search_fields = ("source_tax", "tax_type")
+
+
+@admin.register(UnitOfMeasureConversion)
+class UnitOfMeasureConversionAdmin(admin.ModelAdmin):
+    list_display = ("item_code", "from_unit", "factor", "to_unit")
+    search_fields = ("item_code", "from_unit", "to_unit")

@@ -1,0 +1,272 @@
+"""Shops, their channel credentials and the Xero organisations they post to.
+
+Credentials are encrypted at rest and never shown: forms offer a write-only input, lists and
+read-only pages say only whether a value is set.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from reconciliation.admin.base import (
+    SecretsAdminMixin,
+    SecretsForm,
+    SpreadsheetAdmin,
+    pretty_json,
+    secret_input,
+    secret_state,
+)
+from reconciliation.models import Shop, ShopConnection, XeroConnection
+from reconciliation.resources import ShopResource, validate_currency, validate_timezone
+
+
+class ShopConnectionForm(SecretsForm):
+    secret_fields = ("app_secret", "access_token", "refresh_token")
+    new_app_secret = secret_input("New app secret")
+    new_access_token = secret_input("New access token")
+    new_refresh_token = secret_input("New refresh token")
+
+    class Meta:
+        model = ShopConnection
+        exclude = ("app_secret", "access_token", "refresh_token")
+
+
+SHOP_CONNECTION_FIELDSETS = [
+    (None, {"fields": ["app_key", "external_shop_id", "shop_cipher", "last_synced_at"]}),
+    (
+        "Credentials",
+        {
+            "fields": [
+                "app_secret_state",
+                "new_app_secret",
+                "access_token_state",
+                "new_access_token",
+                "access_token_expires_at",
+                "refresh_token_state",
+                "new_refresh_token",
+                "refresh_token_expires_at",
+            ]
+        },
+    ),
+]
+
+
+class ShopConnectionSecrets(SecretsAdminMixin):
+    form = ShopConnectionForm
+    fieldsets = SHOP_CONNECTION_FIELDSETS
+    readonly_fields = ("app_secret_state", "access_token_state", "refresh_token_state", "last_synced_at")
+
+    @admin.display(description="app secret")
+    def app_secret_state(self, obj):
+        return secret_state(obj, "app_secret")
+
+    @admin.display(description="access token")
+    def access_token_state(self, obj):
+        return secret_state(obj, "access_token")
+
+    @admin.display(description="refresh token")
+    def refresh_token_state(self, obj):
+        return secret_state(obj, "refresh_token")
+
+
+class ShopConnectionInline(ShopConnectionSecrets, admin.StackedInline):
+    model = ShopConnection
+    extra = 0
+    max_num = 1
+
+
+@admin.register(ShopConnection)
+class ShopConnectionAdmin(ShopConnectionSecrets, admin.ModelAdmin):
+    fieldsets = [(None, {"fields": ["shop"]}), *SHOP_CONNECTION_FIELDSETS]
+    list_display = (
+        "shop",
+        "app_key",
+        "external_shop_id",
+        "has_refresh_token",
+        "access_token_expires_at",
+        "last_synced_at",
+    )
+    list_filter = ("shop__channel",)
+    search_fields = ("shop__code", "shop__name", "app_key", "external_shop_id")
+    list_select_related = ("shop",)
+
+    @admin.display(description="refresh token", boolean=True)
+    def has_refresh_token(self, obj):
+        return bool(obj.refresh_token)
+
+
+class ShopForm(forms.ModelForm):
+    class Meta:
+        model = Shop
+        fields = [
+            "channel",
+            "code",
+            "name",
+            "region",
+            "currency",
+            "timezone",
+            "is_active",
+            "xero_connection",
+            "posting_mode",
+            "line_amount_types",
+            "clearing_account",
+            "bank_account",
+            "reserve_account",
+            "contact_name",
+            "sync_from",
+        ]
+
+    def clean_currency(self):
+        value = self.cleaned_data["currency"].strip().upper()
+        validate_currency(value)
+        return value
+
+    def clean_timezone(self):
+        value = self.cleaned_data["timezone"].strip()
+        validate_timezone(value)
+        return value
+
+
+@admin.register(Shop)
+class ShopAdmin(SpreadsheetAdmin):
+    form = ShopForm
+    resource_classes = [ShopResource]
+    inlines = [ShopConnectionInline]
+    list_display = (
+        "code",
+        "name",
+        "channel",
+        "region",
+        "currency",
+        "posting_mode",
+        "line_amount_types",
+        "clearing_account",
+        "xero_connection",
+        "is_active",
+        "connected",
+    )
+    list_filter = ("channel", "posting_mode", "line_amount_types", "is_active", "region", "xero_connection")
+    search_fields = ("code", "name", "contact_name")
+    list_select_related = ("xero_connection", "connection")
+    fieldsets = [
+        (None, {"fields": ["channel", "code", "name", "region", "currency", "timezone", "is_active"]}),
+        (
+            "Posting",
+            {
+                "fields": [
+                    "xero_connection",
+                    "posting_mode",
+                    "line_amount_types",
+                    "clearing_account",
+                    "bank_account",
+                    "reserve_account",
+                    "contact_name",
+                    "sync_from",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="API connection", boolean=True)
+    def connected(self, obj):
+        return hasattr(obj, "connection")
+
+
+class XeroConnectionForm(SecretsForm):
+    secret_fields = ("client_secret", "refresh_token", "access_token")
+    new_client_secret = secret_input("New client secret")
+    new_refresh_token = secret_input("New refresh token")
+    new_access_token = secret_input("New access token")
+
+    class Meta:
+        model = XeroConnection
+        exclude = ("client_secret", "refresh_token", "access_token")
+
+
+@admin.register(XeroConnection)
+class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
+    form = XeroConnectionForm
+    list_display = (
+        "name",
+        "tenant_id",
+        "organisation_name",
+        "base_currency",
+        "status",
+        "period_lock_date",
+        "end_of_year_lock_date",
+        "has_refresh_token",
+        "settings_refreshed_at",
+    )
+    list_filter = ("status", "base_currency")
+    search_fields = ("name", "tenant_id", "organisation_name")
+    readonly_fields = (
+        "client_secret_state",
+        "refresh_token_state",
+        "access_token_state",
+        "organisation_name",
+        "base_currency",
+        "period_lock_date",
+        "end_of_year_lock_date",
+        "accounts_pretty",
+        "tax_rates_pretty",
+        "settings_refreshed_at",
+        "created_at",
+    )
+    fieldsets = [
+        (None, {"fields": ["name", "tenant_id", "status", "status_reason"]}),
+        (
+            "Credentials",
+            {
+                "fields": [
+                    "client_id",
+                    "client_secret_state",
+                    "new_client_secret",
+                    "refresh_token_state",
+                    "new_refresh_token",
+                    "access_token_state",
+                    "new_access_token",
+                    "access_token_expires_at",
+                ]
+            },
+        ),
+        (
+            "Organisation settings (read from Xero at the start of each run)",
+            {
+                "fields": [
+                    "organisation_name",
+                    "base_currency",
+                    "period_lock_date",
+                    "end_of_year_lock_date",
+                    "settings_refreshed_at",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            "Chart of accounts and tax rates",
+            {"classes": ["collapse"], "fields": ["accounts_pretty", "tax_rates_pretty"]},
+        ),
+    ]
+
+    @admin.display(description="refresh token", boolean=True)
+    def has_refresh_token(self, obj):
+        return bool(obj.refresh_token)
+
+    @admin.display(description="client secret")
+    def client_secret_state(self, obj):
+        return secret_state(obj, "client_secret")
+
+    @admin.display(description="refresh token")
+    def refresh_token_state(self, obj):
+        return secret_state(obj, "refresh_token")
+
+    @admin.display(description="access token")
+    def access_token_state(self, obj):
+        return secret_state(obj, "access_token")
+
+    @admin.display(description="accounts")
+    def accounts_pretty(self, obj):
+        return pretty_json(obj.accounts)
+
+    @admin.display(description="tax rates")
+    def tax_rates_pretty(self, obj):
+        return pretty_json(obj.tax_rates)
