@@ -100,6 +100,9 @@ def test_a_bad_row_saves_nothing_and_names_row_and_column():
     assert "row 2" not in err
 
 
+# run_from_argv closes every DB connection when it ends; on PostgreSQL that would end the
+# test's wrapping transaction, so these run without one.
+@pytest.mark.django_db(transaction=True)
 def test_the_command_line_exits_1_and_prints_the_errors(capsys):
     argv = ["manage.py", "import_mappings", "--kind", "shops", str(FIXTURES / "shops_bad_row.csv")]
     with pytest.raises(SystemExit) as exit_:
@@ -113,6 +116,7 @@ def test_the_command_line_exits_1_and_prints_the_errors(capsys):
     assert Shop.objects.count() == 0
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_command_line_exits_0_with_the_summary(capsys):
     argv = ["manage.py", "import_mappings", "--kind", "shops", str(FIXTURES / "shops.csv")]
     ManagementUtility(argv).execute()  # no SystemExit: status 0
