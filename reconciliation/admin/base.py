@@ -93,8 +93,14 @@ def secret_input(label: str) -> forms.CharField:
     )
 
 
-def secret_state(obj, name: str) -> str:
-    return "set" if obj is not None and getattr(obj, name) else "not set"
+def secret_state(name: str):
+    """A read-only admin column that says whether secret `name` is stored, never what it is."""
+
+    @admin.display(description=name.replace("_", " "))
+    def state(self, obj) -> str:
+        return "set" if obj is not None and getattr(obj, name) else "not set"
+
+    return state
 
 
 class SecretsForm(forms.ModelForm):

@@ -55,17 +55,11 @@ class ShopConnectionSecrets(SecretsAdminMixin):
     fieldsets = SHOP_CONNECTION_FIELDSETS
     readonly_fields = ("app_secret_state", "access_token_state", "refresh_token_state", "last_synced_at")
 
-    @admin.display(description="app secret")
-    def app_secret_state(self, obj):
-        return secret_state(obj, "app_secret")
+    app_secret_state = secret_state("app_secret")
 
-    @admin.display(description="access token")
-    def access_token_state(self, obj):
-        return secret_state(obj, "access_token")
+    access_token_state = secret_state("access_token")
 
-    @admin.display(description="refresh token")
-    def refresh_token_state(self, obj):
-        return secret_state(obj, "refresh_token")
+    refresh_token_state = secret_state("refresh_token")
 
 
 class ShopConnectionInline(ShopConnectionSecrets, admin.StackedInline):
@@ -251,17 +245,11 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
     def has_refresh_token(self, obj):
         return bool(obj.refresh_token)
 
-    @admin.display(description="client secret")
-    def client_secret_state(self, obj):
-        return secret_state(obj, "client_secret")
+    client_secret_state = secret_state("client_secret")
 
-    @admin.display(description="refresh token")
-    def refresh_token_state(self, obj):
-        return secret_state(obj, "refresh_token")
+    refresh_token_state = secret_state("refresh_token")
 
-    @admin.display(description="access token")
-    def access_token_state(self, obj):
-        return secret_state(obj, "access_token")
+    access_token_state = secret_state("access_token")
 
     @admin.display(description="accounts")
     def accounts_pretty(self, obj):

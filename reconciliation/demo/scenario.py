@@ -53,19 +53,19 @@ def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None) -> De
     for statement, transactions, payment in statements:
         tiktok.add_statement(CIPHER, statement, transactions, payment)
 
-    connection = _xero_connection(xero)
-    shop = _shop(connection, tiktok, start)
-    transports.install("xero", xero.tenant_id, xero.transport)
-    transports.install("tiktok", shop.code, tiktok.transport)
+    shop = _shop(sandbox_xero_connection(xero, name="Demo Xero organisation"), start)
+    sandbox_shop_connection(shop, tiktok)
     return Demo(
         shop, xero, tiktok, held_statement=held_statement["id"], locked_statement=statements[0][0]["id"]
     )
 
 
-def _xero_connection(xero: XeroSandbox) -> XeroConnection:
+def sandbox_xero_connection(xero: XeroSandbox, *, name: str) -> XeroConnection:
+    """A XeroConnection row whose HTTP goes to `xero` (tests use it too)."""
     tokens = xero.issue_tokens()
+    transports.install("xero", xero.tenant_id, xero.transport)
     return XeroConnection.objects.create(
-        name="Demo Xero organisation",
+        name=name,
         tenant_id=xero.tenant_id,
         client_id="demo-client",
         client_secret="demo-secret",
@@ -75,7 +75,7 @@ def _xero_connection(xero: XeroSandbox) -> XeroConnection:
     )
 
 
-def _shop(connection: XeroConnection, tiktok: TikTokSandbox, start: date) -> Shop:
+def _shop(connection: XeroConnection, start: date) -> Shop:
     for kind, name in (("shops", "tiktok_us_shop.csv"), ("components", "tiktok_us_components.csv")):
         report = mappings_import(kind=kind, path=HERE / name, dry_run=False)
         if report.errors:
@@ -83,14 +83,19 @@ def _shop(connection: XeroConnection, tiktok: TikTokSandbox, start: date) -> Sho
     shop = Shop.objects.get(code="demo-us")
     shop.xero_connection, shop.sync_from = connection, start
     shop.save()
-    ShopConnection.objects.create(
+    return shop
+
+
+def sandbox_shop_connection(shop: Shop, tiktok: TikTokSandbox) -> ShopConnection:
+    """The shop's TikTok credentials, with its HTTP going to `tiktok` (tests use it too)."""
+    transports.install("tiktok", shop.code, tiktok.transport)
+    return ShopConnection.objects.create(
         shop=shop,
         app_key=tiktok.app_key,
         app_secret=tiktok.app_secret,
         access_token=tiktok.access_token,
         refresh_token=tiktok.refresh_token,
     )
-    return shop
 
 
 def demo_users() -> list[str]:

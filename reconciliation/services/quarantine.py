@@ -6,6 +6,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
@@ -44,10 +45,20 @@ def quarantine_approve(*, item: QuarantineItem, user, document_date: date | None
             raise ValidationError(
                 f"{new_date} is still inside the locked period (first open day {item.proposed_date})"
             )
-        for posting in [item.posting, *item.posting.dependents.all()]:
+        postings = [item.posting, *item.posting.dependents.all()]
+        for posting in postings:
             _redate(posting, new_date)
         _decide(item, user, QuarantineItem.Status.APPROVED, f"re-dated to {new_date.isoformat()}")
+        _send_after_commit(postings)
     return item
+
+
+def _send_after_commit(postings: list[XeroPosting]) -> None:
+    """Queue the send once the decision is committed, so a worker never sees the old state."""
+    ids = [p.pk for p in postings]
+    transaction.on_commit(
+        lambda: [async_task("reconciliation.tasks.send_posting", pk, group="xero-send") for pk in ids]
+    )
 
 
 def _redate(posting: XeroPosting, new_date: date) -> None:
@@ -84,6 +95,7 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
             posting.idempotency_key = idempotency_key(posting.purpose, posting.payload, generation)
             posting.state, posting.next_attempt_at = XeroPosting.State.READY, None
             posting.save(update_fields=["idempotency_key", "state", "next_attempt_at"])
+            _send_after_commit([posting])
         _decide(item, user, QuarantineItem.Status.APPROVED, "retry requested")
     if posting is None and item.statement is not None:
         statement_plan(statement=item.statement)

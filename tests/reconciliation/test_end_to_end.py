@@ -123,8 +123,7 @@ def test_statement_on_the_lock_date_is_quarantined_then_finance_approval_posts_i
     item.refresh_from_db()
     assert item.status == "open"
 
-    quarantine_approve(item=item, user=user_in("Finance"))
-    send_due_postings()
+    quarantine_approve(item=item, user=user_in("Finance"))  # queues the send itself
 
     assert len(world.xero.manual_journals) == 2
     redated = next(j for j in world.xero.manual_journals if "original date" in j["Narration"])
@@ -167,7 +166,7 @@ def test_unmapped_component_holds_the_statement_until_the_map_is_fixed():
         channel="tiktok", component="fee.transaction_fee_amount", account_code="6100"
     )
     quarantine_retry(item=item, user=user_in("Finance"))
-    send_due_postings()
+    send_due_postings()  # a re-planned statement is picked up by the sweep
 
     assert len(world.xero.manual_journals) == 1
     assert not QuarantineItem.objects.filter(reason="UNMAPPED_COMPONENT", status="open").exists()

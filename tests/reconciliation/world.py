@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.tiktok.sandbox_data import demo_statements
 from connectors.xero.sandbox import XeroSandbox
-from reconciliation import transports
-from reconciliation.models import ComponentMapping, Shop, ShopConnection, XeroConnection
+from reconciliation.demo.scenario import sandbox_shop_connection, sandbox_xero_connection
+from reconciliation.models import ComponentMapping, Shop
 
 CIPHER = "test-cipher"
 US_MAP = {
@@ -47,16 +47,7 @@ def build_world(
     statements = demo_statements(region="US", currency="USD", start=start, days=days, seed=seed)
     for statement, transactions, payment in statements:
         tiktok.add_statement(CIPHER, statement, transactions, payment)
-    tokens = xero.issue_tokens()
-    connection = XeroConnection.objects.create(
-        name="Test org",
-        tenant_id=xero.tenant_id,
-        client_id="client",
-        client_secret="secret",
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_token_expires_at=datetime.now(UTC) + timedelta(minutes=29),
-    )
+    connection = sandbox_xero_connection(xero, name="Test org")
     shop = Shop.objects.create(
         channel="tiktok",
         code="tt-test",
@@ -71,15 +62,7 @@ def build_world(
         xero_connection=connection,
         sync_from=start,
     )
-    ShopConnection.objects.create(
-        shop=shop,
-        app_key=tiktok.app_key,
-        app_secret=tiktok.app_secret,
-        access_token=tiktok.access_token,
-        refresh_token=tiktok.refresh_token,
-    )
+    sandbox_shop_connection(shop, tiktok)
     for component, account in US_MAP.items():
         ComponentMapping.objects.create(channel="tiktok", component=component, account_code=account)
-    transports.install("xero", xero.tenant_id, xero.transport)
-    transports.install("tiktok", shop.code, tiktok.transport)
     return World(shop, xero, tiktok, statements, start)
