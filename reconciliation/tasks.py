@@ -6,7 +6,7 @@ from django_q.tasks import async_task
 
 from reconciliation import selectors
 from reconciliation.models import Shop
-from reconciliation.services.posting import posting_send
+from reconciliation.services.posting import posting_send, postings_recover_stale
 from reconciliation.services.sync import shop_sync
 
 
@@ -24,7 +24,8 @@ def send_posting(posting_id: int) -> str:
 
 
 def send_due_postings() -> int:
-    """Scheduled sweep: retries whose time has come and outcomes to reconcile."""
+    """Scheduled sweep: retries whose time has come, outcomes to reconcile, sends a dead worker left."""
+    postings_recover_stale()
     return enqueue_due_postings()
 
 

@@ -47,6 +47,7 @@ class XeroPosting(models.Model):
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.READY)
     attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="when a worker last claimed it")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_kind = models.CharField(max_length=30, blank=True)

@@ -25,6 +25,9 @@ from reconciliation.services.outbox import for_xero, quarantine_open
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Longer than a task may run (Q_CLUSTER timeout 600 s): a posting still SENDING after this had its
+# worker die mid-call, so what Xero saw is unknown.
+STALE_SENDING = timedelta(minutes=15)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 
@@ -35,7 +38,7 @@ def posting_send(*, posting_id: int) -> XeroPosting:
         return posting  # a redelivered task, or a paused connection: nothing to do
     previous = posting.state
     claimed = XeroPosting.objects.filter(pk=posting.pk, state=previous).update(
-        state=XeroPosting.State.SENDING, attempts=F("attempts") + 1
+        state=XeroPosting.State.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
     )
     if claimed != 1:
         return posting  # another worker has it
@@ -231,8 +234,23 @@ def connection_resume(*, connection: XeroConnection) -> int:
     ).update(next_attempt_at=timezone.now())
 
 
+def postings_recover_stale(*, now=None) -> int:
+    """A worker killed between claim and outcome leaves a posting SENDING; make it UNKNOWN, so the
+    next send looks it up in Xero before creating anything."""
+    now = now or timezone.now()
+    return XeroPosting.objects.filter(
+        state=XeroPosting.State.SENDING, claimed_at__lt=now - STALE_SENDING
+    ).update(
+        state=XeroPosting.State.UNKNOWN,
+        last_error="the worker sending this stopped before recording Xero's answer",
+        last_error_kind=ErrorKind.UNKNOWN_OUTCOME,
+        next_attempt_at=now,
+    )
+
+
 def postings_send_due(*, progress=None) -> int:
     """Send every due posting in this process, in date order (what the django-q2 workers do)."""
+    postings_recover_stale()
     due = postings_due(timezone.now())
     for number, posting_id in enumerate(due, start=1):
         posting = posting_send(posting_id=posting_id)

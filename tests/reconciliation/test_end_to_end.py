@@ -1,5 +1,6 @@
 """Whole runs: TikTok sandbox -> real clients, services and django-q2 tasks -> Xero sandbox."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -237,3 +238,20 @@ def test_statement_changed_by_tiktok_after_posting_is_quarantined_not_posted_aga
     assert len(world.xero.manual_journals) == 1
     item = QuarantineItem.objects.get(reason="SOURCE_CHANGED")
     assert "changed after" in item.message and item.posting.state == XeroPosting.State.POSTED
+
+
+def test_a_worker_that_died_mid_send_is_recovered_by_lookup_not_by_a_second_create():
+    world = build_world(days=1)
+    world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+    run_sync(world)
+    posting = XeroPosting.objects.get(kind=XeroPosting.Kind.MANUAL_JOURNAL)
+    # Simulate the worst case: Xero applied it and the worker was killed before writing anything.
+    XeroPosting.objects.filter(pk=posting.pk).update(
+        state=XeroPosting.State.SENDING, claimed_at=timezone.now() - timedelta(hours=1)
+    )
+
+    send_due_postings()
+
+    posting.refresh_from_db()
+    assert posting.state == XeroPosting.State.POSTED and posting.xero_id
+    assert len(world.xero.manual_journals) == 1
