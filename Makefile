@@ -47,7 +47,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	DEBUG=1 $(PY) -m bench
+	mkdir -p var && rm -f var/bench.sqlite3
+	export DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 \
+	  CREDENTIALS_KEY=$$($(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"); \
+	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

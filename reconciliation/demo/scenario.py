@@ -113,12 +113,13 @@ def demo_users() -> list[str]:
     return names
 
 
-def demo_run(demo: Demo) -> None:
+def demo_run(demo: Demo, *, faults: bool = True) -> None:
     """Run the real tasks. django-q2 runs them in this process (sync mode) because the sandboxes do."""
     Conf.SYNC = True
-    demo.tiktok.faults.next("rate_limit")
-    demo.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
-    demo.xero.faults.next("server_error", method="PUT", path_prefix="/BankTransactions")
+    if faults:
+        demo.tiktok.faults.next("rate_limit")
+        demo.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+        demo.xero.faults.next("server_error", method="PUT", path_prefix="/BankTransactions")
     async_task("reconciliation.tasks.sync_shop", demo.shop.pk)
     # Retries wait for their back-off; the demo does not, it sends what is due again at once.
     for _ in range(3):

@@ -1,0 +1,114 @@
+"""`make bench`: planning speed and memory, and Xero calls per statement in a whole sync.
+
+Numbers, not assertions: tests never time things (README, "How we work").
+"""
+
+import time
+import tracemalloc
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django_q.conf import Conf
+
+from connectors.tiktok.sandbox_data import demo_statements
+from reconciliation.domain.tiktok_normalise import statement_facts
+from reconciliation.planning.statement_journal import plan_statement_journal
+from reconciliation.planning.types import ComponentRule, ShopSettings
+
+SHOP = ShopSettings("bench", "Bench", "US", "USD", "NoTax", "1210", "090")
+
+
+class Command(BaseCommand):
+    help = "Benchmarks: pure planning (time, memory) and a sandbox sync (Xero calls per statement)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--big", type=int, default=20000, help="transactions in the one big statement")
+        parser.add_argument("--sync-days", type=int, default=20)
+
+    def handle(self, *args, big: int, sync_days: int, **options):
+        self._planning(days=365)
+        self._big_statement(big)
+        self._sync(sync_days)
+
+    def _planning(self, days: int) -> None:
+        pages = [
+            _page(s, t)
+            for s, t, _ in demo_statements(
+                region="US", currency="USD", start=date(2026, 1, 1), days=days, seed=3
+            )
+        ]
+        rules = _rules(pages)
+        started = time.perf_counter()
+        for page in pages:
+            facts, _ = statement_facts([page])
+            plan_statement_journal(facts, shop=SHOP, rules=rules, org=None)
+        elapsed = time.perf_counter() - started
+        txns = sum(len(p["transactions"]) for p in pages)
+        self.stdout.write(
+            f"plan {days} daily statements ({txns} transactions): {elapsed * 1000:.0f} ms, "
+            f"{elapsed / days * 1000:.2f} ms per statement"
+        )
+
+    def _big_statement(self, size: int) -> None:
+        statements = demo_statements(region="US", currency="USD", start=date(2026, 1, 1), days=60, seed=5)
+        template = [t for _, txns, _ in statements for t in txns]
+        transactions = [dict(template[i % len(template)], id=str(10**12 + i)) for i in range(size)]
+        total = sum((Decimal(t["settlement_amount"]) for t in transactions), Decimal("0"))
+        page = {
+            "statement_id": "big",
+            "statement_time": 1767225600,
+            "currency": "USD",
+            "settlement_amount": str(total),
+            "total_count": size,
+            "transactions": transactions,
+        }
+        rules = _rules([page])
+        started = time.perf_counter()
+        facts, problems = statement_facts([page])
+        plan = plan_statement_journal(facts, shop=SHOP, rules=rules, org=None)
+        elapsed = time.perf_counter() - started
+        # Memory in a second run: tracemalloc slows allocation several times over.
+        tracemalloc.start()
+        facts, _ = statement_facts([page])
+        plan_statement_journal(facts, shop=SHOP, rules=rules, org=None)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        lines = len(plan.documents[0].payload["JournalLines"]) if plan.documents else 0
+        self.stdout.write(
+            f"plan one statement of {size} transactions: {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB "
+            f"traced, {lines} journal lines, problems: {len(problems) + len(plan.problems)}"
+        )
+
+    def _sync(self, days: int) -> None:
+        from reconciliation.demo.scenario import demo_build, demo_run
+
+        Conf.SYNC = True
+        today = datetime.now(UTC).date()
+        demo = demo_build(days=days, today=today)
+        started = time.perf_counter()
+        demo_run(demo, faults=False)
+        elapsed = time.perf_counter() - started
+        xero_calls = sum(1 for r in demo.xero.requests if "/api.xro/" in str(r[1]))
+        self.stdout.write(
+            f"sync {days} statements + payouts through both sandboxes: {elapsed:.1f} s, "
+            f"{xero_calls} Xero API calls ({xero_calls / days:.2f} per statement, "
+            f"{len(demo.tiktok.requests)} TikTok calls)"
+        )
+
+
+def _page(statement: dict, transactions: list[dict]) -> dict:
+    return {
+        **statement,
+        "statement_id": statement["id"],
+        "total_count": len(transactions),
+        "transactions": transactions,
+    }
+
+
+def _rules(pages: list[dict]) -> dict[str, ComponentRule]:
+    names = set()
+    for page in pages:
+        facts, _ = statement_facts([page])
+        names |= {c.name for c in facts.components()}
+    return {name: ComponentRule(str(4000 + i)) for i, name in enumerate(sorted(names))}
