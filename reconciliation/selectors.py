@@ -92,9 +92,10 @@ def postings_due(now) -> list[int]:
     """Postings a sender should pick up: ready, retry when due, unknown outcomes to reconcile."""
     due = XeroPosting.objects.filter(
         Q(state=XeroPosting.State.READY)
-        | Q(state=XeroPosting.State.UNKNOWN)
-        | Q(state=XeroPosting.State.RETRY, next_attempt_at__lte=now)
-    )
+        | Q(state__in=[XeroPosting.State.RETRY, XeroPosting.State.UNKNOWN], next_attempt_at__lte=now)
+        # parked by an auth failure: due again as soon as the connection is active again
+        | Q(state=XeroPosting.State.RETRY, next_attempt_at__isnull=True)
+    ).filter(connection__status=XeroConnection.Status.ACTIVE)
     return list(due.order_by("document_date", "id").values_list("id", flat=True))
 
 
@@ -125,9 +126,10 @@ def clearing_movement(shop: Shop, statement_ids: list[int]) -> Decimal:
 
 
 def payout_reconciliation(shop: Shop) -> list[dict]:
-    """Per payout: what TikTok's statements say, what we posted through clearing, what is left.
+    """Per payout: the deposit, what its statements say, what we posted through clearing, what is left.
 
-    A residue other than 0.00 means a statement of that payout is held or not yet sent.
+    A residue other than 0.00 means a statement of that payout is held, not yet sent, not fetched,
+    or TikTok's statements and deposit disagree (reserves withheld show here too).
     """
     rows = []
     for payout in Payout.objects.filter(shop=shop).order_by("paid_date", "payment_id"):
@@ -144,7 +146,7 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
                 "statements_total": expected,
                 "posted_to_clearing": posted,
                 "receive": receive.state if receive else "none",
-                "residue": expected - posted,
+                "residue": payout.amount - posted,
             }
         )
     return rows

@@ -22,7 +22,8 @@ class XeroPosting(models.Model):
         POSTED = "posted", "Posted"
         HELD = "held", "Held (quarantined)"
         WAITING = "waiting", "Waiting for another document"
-        SUPERSEDED = "superseded", "Superseded"
+        SUPERSEDED = "superseded", "Superseded (replaced before it reached Xero)"
+        DISMISSED = "dismissed", "Dismissed by finance"
 
     connection = models.ForeignKey("reconciliation.XeroConnection", on_delete=models.PROTECT)
     shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="postings")
@@ -39,6 +40,9 @@ class XeroPosting(models.Model):
         max_length=255, help_text="How to find this document in Xero after an unknown outcome"
     )
     idempotency_key = models.CharField(max_length=128)
+    source_hash = models.CharField(
+        max_length=64, blank=True, help_text="content hash of the source it was planned from"
+    )
     payload = models.JSONField(encoder=DjangoJSONEncoder, help_text="the element as sent (amounts as text)")
     document_date = models.DateField()
     original_date = models.DateField(null=True, blank=True, help_text="Set when finance re-dated it")

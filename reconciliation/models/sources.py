@@ -93,6 +93,8 @@ class Statement(models.Model):
 class Payout(models.Model):
     """A bank payout from the channel (TikTok payment) that carries one or more statements."""
 
+    FINAL_STATUSES = ("PAID", "FAILED")
+
     shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="payouts")
     payment_id = models.CharField(max_length=64)
     status = models.CharField(max_length=20)
@@ -101,6 +103,7 @@ class Payout(models.Model):
     settlement_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     reserve_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     paid_date = models.DateField(null=True, blank=True)
+    created_time = models.DateTimeField(null=True, blank=True, help_text="when TikTok created the payment")
     content_hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -15,6 +15,12 @@ from reconciliation.planning.types import Plan, PlannedDocument, Problem
 
 # Keys whose values Xero reads as numbers; stored payloads keep them as exact text.
 MONEY_KEYS = {"LineAmount", "TaxAmount", "UnitAmount", "Quantity", "Amount"}
+PLANNER_REASONS = {
+    Reason.SOURCE_INCONSISTENT,
+    Reason.UNMAPPED_COMPONENT,
+    Reason.CURRENCY_MISMATCH,
+    Reason.INVALID_MAPPING,
+}
 UNSENT = (XeroPosting.State.READY, XeroPosting.State.RETRY, XeroPosting.State.HELD, XeroPosting.State.WAITING)
 
 
@@ -40,81 +46,149 @@ def idempotency_key(purpose: str, payload: dict, generation: int = 0) -> str:
     return f"ls:{purpose}:{hashlib.sha256(canonical.encode()).hexdigest()[:48]}:{generation}"
 
 
+def redated(payload: dict, *, new_date, original_date) -> dict:
+    """The payload finance approved: moved to `new_date`, the original date kept in its text."""
+    payload = dict(payload)
+    payload["Date"] = new_date.isoformat()
+    note = f" (original date {original_date.isoformat()})"
+    for field in ("Narration", "Reference"):
+        if field in payload and note not in payload[field]:
+            payload[field] += note
+    return payload
+
+
+# Xero definitely did not create these: the document may be replaced by a new plan.
+REFUSED = {Reason.XERO_VALIDATION, Reason.LOCK_DATE}
+
+
+def replaceable(posting: XeroPosting) -> bool:
+    """May a new plan supersede this posting? Only if Xero cannot have it: never sent, or refused."""
+    if posting.state not in UNSENT:
+        return False
+    return posting.attempts == 0 or (
+        posting.state == XeroPosting.State.HELD and posting.last_error_kind in REFUSED
+    )
+
+
 def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, statement=None, payout=None) -> list[XeroPosting]:
     """Write a plan: postings for its documents, quarantine for its problems.
 
     Any problem other than a lock date holds everything (nothing of a held statement is posted); a
     lock-date problem still records the planned document, HELD, so finance can approve it re-dated.
+    A posting Xero may already have is never replaced: a different plan for it is SOURCE_CHANGED.
     """
     source = {"statement": statement, "payout": payout}
+    source_hash = (statement or payout).content_hash
     with transaction.atomic():
+        # Lock the source's postings so a worker cannot claim one while we decide to replace it.
+        current = list(
+            XeroPosting.objects.select_for_update()
+            .filter(**source)
+            .exclude(state=XeroPosting.State.SUPERSEDED)
+            .order_by("id")
+        )
         blocking = [p for p in plan.problems if p.code != Reason.LOCK_DATE]
         if blocking or not plan.documents:
-            _supersede_unsent(source, keep=())
+            for posting in current:
+                _retire(posting, shop, source, source_ref, now=None)
             quarantine_open(shop=shop, problems=plan.problems, source=source, posting=None)
             _resolve_gone(shop, source_ref, {p.code for p in plan.problems})
             return []
         lock_problems = [p for p in plan.problems if p.code == Reason.LOCK_DATE]
-        postings = [
-            _posting_for(shop, doc, source, source_ref, held=bool(lock_problems)) for doc in plan.documents
-        ]
-        postings = [p for p in postings if p is not None]
-        for posting in postings:
-            if posting.state == XeroPosting.State.HELD:
-                quarantine_open(shop=shop, problems=lock_problems, source=source, posting=posting)
+        postings = []
+        for doc in plan.documents:
+            mine = [p for p in current if p.purpose == doc.purpose]
+            posting = _posting_for(shop, doc, mine, source, source_ref, source_hash, held=bool(lock_problems))
+            if posting is not None:
+                postings.append(posting)
+                if (
+                    posting.state == XeroPosting.State.HELD
+                    and lock_problems
+                    and posting.original_date is None
+                ):
+                    quarantine_open(shop=shop, problems=lock_problems, source=source, posting=posting)
         _resolve_gone(shop, source_ref, {p.code for p in plan.problems})
         return postings
 
 
 def _posting_for(
-    shop: Shop, doc: PlannedDocument, source: dict, source_ref: str, *, held: bool
+    shop, doc: PlannedDocument, current, source, source_ref, source_hash, *, held
 ) -> XeroPosting | None:
     payload = stored(doc.payload)
-    existing = XeroPosting.objects.filter(purpose=doc.purpose, **source).exclude(
-        state=XeroPosting.State.SUPERSEDED
-    )
-    for posting in existing:
-        if posting.payload == payload or posting.original_date is not None:
-            # Same document (or one finance already re-dated): nothing new to plan, but a pre-check
-            # hold whose lock date has since moved away is released.
+    for posting in current:
+        wanted = payload
+        if posting.original_date is not None:
+            wanted = stored(
+                redated(payload, new_date=posting.document_date, original_date=posting.original_date)
+            )
+        if posting.payload == wanted:
+            if posting.state == XeroPosting.State.DISMISSED:
+                return None  # finance decided this document is not to be posted
             if posting.state == XeroPosting.State.HELD and not held and posting.original_date is None:
                 _release_lock_hold(posting)
             return posting
-        if posting.state not in UNSENT:
-            # Posted or in flight, and the source now says something else: never post a second copy.
-            quarantine_open(
-                shop=shop,
-                problems=[
-                    Problem(
-                        Reason.SOURCE_CHANGED,
-                        f"{source_ref}: the source changed after the document was sent to Xero; "
-                        "review the difference and correct it in Xero",
-                        source_ref,
-                        details={"sent": posting.payload, "now": payload},
-                    )
-                ],
-                source=source,
-                posting=posting,
-            )
+        if posting.state == XeroPosting.State.DISMISSED:
+            continue
+        if not _retire(posting, shop, source, source_ref, now=payload):
             return None
-    _supersede_unsent(source, keep=(), purpose=doc.purpose)
-    key = idempotency_key(doc.purpose, payload)
-    posting, _ = XeroPosting.objects.get_or_create(
-        connection=shop.xero_connection,
-        idempotency_key=key,
-        defaults={
-            "shop": shop,
-            "kind": doc.kind,
-            "purpose": doc.purpose,
-            "lookup_reference": f"{doc.lookup[0]}={doc.lookup[1]}",
-            "source_ref": source_ref,
-            "payload": payload,
-            "document_date": doc.document_date,
-            "state": XeroPosting.State.HELD if held else XeroPosting.State.READY,
-            **source,
-        },
+    return _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held)
+
+
+def _retire(posting: XeroPosting, shop, source, source_ref, *, now) -> bool:
+    """Supersede a posting the plan no longer wants; if Xero may have it, raise SOURCE_CHANGED."""
+    if posting.state in (XeroPosting.State.DISMISSED, XeroPosting.State.SUPERSEDED):
+        return True
+    if replaceable(posting):
+        XeroPosting.objects.filter(pk=posting.pk).update(state=XeroPosting.State.SUPERSEDED)
+        posting.quarantine.filter(status=QuarantineItem.Status.OPEN).update(
+            status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now()
+        )
+        return True
+    quarantine_open(
+        shop=shop,
+        problems=[
+            Problem(
+                Reason.SOURCE_CHANGED,
+                f"{source_ref}: the source changed after {posting.lookup_reference} was sent to Xero "
+                f"(now {posting.get_state_display().lower()}); review the difference and correct it in Xero",
+                source_ref,
+                details={"sent": posting.payload, "now": now},
+            )
+        ],
+        source=source,
+        posting=posting,
     )
-    return posting
+    return False
+
+
+def _new_posting(
+    shop, doc: PlannedDocument, payload, source, source_ref, source_hash, *, held
+) -> XeroPosting:
+    fields = {
+        "shop": shop,
+        "kind": doc.kind,
+        "purpose": doc.purpose,
+        "lookup_reference": f"{doc.lookup[0]}={doc.lookup[1]}",
+        "source_ref": source_ref,
+        "source_hash": source_hash,
+        "payload": payload,
+        "document_date": doc.document_date,
+        "state": XeroPosting.State.HELD if held else XeroPosting.State.READY,
+        **source,
+    }
+    generation = 0
+    while True:
+        key = idempotency_key(doc.purpose, payload, generation)
+        earlier = XeroPosting.objects.filter(connection=shop.xero_connection, idempotency_key=key).first()
+        if earlier is None:
+            return XeroPosting.objects.create(connection=shop.xero_connection, idempotency_key=key, **fields)
+        if earlier.state == XeroPosting.State.SUPERSEDED and earlier.attempts == 0:
+            # The same content planned again after being set aside unsent: bring that row back.
+            for name, value in fields.items():
+                setattr(earlier, name, value)
+            earlier.save()
+            return earlier
+        generation += 1  # that key was used with Xero already; a new request needs a new key
 
 
 def _release_lock_hold(posting: XeroPosting) -> None:
@@ -123,13 +197,6 @@ def _release_lock_hold(posting: XeroPosting) -> None:
         open_locks.update(status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now())
         posting.state = XeroPosting.State.READY
         posting.save(update_fields=["state"])
-
-
-def _supersede_unsent(source: dict, *, keep, purpose: str | None = None) -> None:
-    postings = XeroPosting.objects.filter(state__in=UNSENT, **source)
-    if purpose:
-        postings = postings.filter(purpose=purpose)
-    postings.exclude(pk__in=[p.pk for p in keep]).update(state=XeroPosting.State.SUPERSEDED)
 
 
 def quarantine_open(
@@ -142,6 +209,10 @@ def quarantine_open(
     items = []
     for (source_ref, code), same in grouped.items():
         message = "\n".join(dict.fromkeys(p.message for p in same))
+        if QuarantineItem.objects.filter(
+            source_ref=source_ref, reason=code, message=message, status=QuarantineItem.Status.DISMISSED
+        ).exists():
+            continue  # finance already dismissed exactly this problem
         defaults = {
             "shop": shop,
             "message": message,
@@ -173,9 +244,12 @@ def _proposed_action(code: str, problem: Problem) -> str:
 
 
 def _resolve_gone(shop: Shop, source_ref: str, still: set[str]) -> None:
-    """A re-plan that no longer has a problem resolves its open item (e.g. the map was fixed)."""
+    """A re-plan without a planner problem resolves its open item (e.g. the map was fixed). Items on
+    a posting (Xero's refusals, lock dates, changes after sending) close with that posting instead."""
     QuarantineItem.objects.filter(
-        shop=shop, source_ref=source_ref, status=QuarantineItem.Status.OPEN
-    ).exclude(reason__in=[*still, Reason.SOURCE_CHANGED, Reason.LOCK_DATE]).update(
-        status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now()
-    )
+        shop=shop,
+        source_ref=source_ref,
+        status=QuarantineItem.Status.OPEN,
+        posting__isnull=True,
+        reason__in=PLANNER_REASONS - still,
+    ).update(status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now())

@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -43,25 +44,23 @@ def posting_send(*, posting_id: int) -> XeroPosting:
     if claimed != 1:
         return posting  # another worker has it
     posting.refresh_from_db()
-    client = xero_access.xero_client(posting.connection, posting=posting)
-    try:
-        if previous != XeroPosting.State.READY or posting.attempts > 1:
-            # An earlier attempt may have been applied: look before creating (Xero's idempotency
-            # replay window is short, so our own ledger plus a lookup is what prevents a twin).
-            found = _find_existing(client, posting)
-            if found is not None:
-                return _mark_posted(posting, found)
-        (result,) = client.create(
-            posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
-        )
-    except ConnectorError as exc:
-        return _request_failed(posting, exc)
-    except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
-        _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
-        raise
-    finally:
-        client.close()
-    return _element_outcome(client, posting, result)
+    with xero_access.xero_client(posting.connection, posting=posting) as client:
+        try:
+            if previous != XeroPosting.State.READY or posting.attempts > 1:
+                # An earlier attempt may have been applied: look before creating (Xero's idempotency
+                # replay window is short, so our own ledger plus a lookup is what prevents a twin).
+                found = _find_existing(client, posting)
+                if found is not None:
+                    return _mark_posted(posting, found)
+            (result,) = client.create(
+                posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
+            )
+            return _element_outcome(client, posting, result)
+        except ConnectorError as exc:
+            return _request_failed(posting, exc)
+        except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
+            _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
+            raise
 
 
 def _find_existing(client, posting: XeroPosting) -> dict | None:
@@ -93,8 +92,13 @@ def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> Xer
     return posting
 
 
+@transaction.atomic
 def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
-    if exc.kind == ErrorKind.AUTH:
+    if exc.kind == ErrorKind.UNKNOWN_OUTCOME and posting.attempts >= MAX_ATTEMPTS:
+        _hold(
+            posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, outcome still unknown: {exc}"]
+        )
+    elif exc.kind == ErrorKind.AUTH:
         xero_access.connection_pause(posting.connection_id, reason=str(exc))
         _set_state(posting, XeroPosting.State.RETRY, error=str(exc), kind=exc.kind, next_at=None)
         quarantine_open(
@@ -110,7 +114,9 @@ def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
             posting=None,
         )
     elif exc.kind == ErrorKind.UNKNOWN_OUTCOME:
-        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
+        # Look it up soon, but not in a tight loop if Xero keeps timing out.
+        next_at = timezone.now() if posting.attempts <= 1 else _next_try(posting, exc)
+        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=next_at)
     elif exc.kind == ErrorKind.TRANSIENT:
         if posting.attempts >= MAX_ATTEMPTS:
             _hold(posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, last: {exc}"])
@@ -164,6 +170,7 @@ def _hold(
     )
 
 
+@transaction.atomic
 def _mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
     posting.state = XeroPosting.State.POSTED
     posting.xero_id = _xero_id(posting.kind, element)
@@ -187,9 +194,9 @@ def _mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
 
 
 def _resolve_posting_items(posting: XeroPosting) -> None:
-    posting.quarantine.filter(status__in=["open", "approved"]).exclude(reason=Reason.XERO_MISMATCH).update(
-        status="resolved", resolved_at=timezone.now()
-    )
+    posting.quarantine.filter(status__in=["open", "approved"]).exclude(
+        reason__in=[Reason.XERO_MISMATCH, Reason.SOURCE_CHANGED]
+    ).update(status="resolved", resolved_at=timezone.now())
 
 
 ID_FIELDS = {
@@ -224,14 +231,11 @@ def totals_mismatch(payload: dict, element: dict) -> str:
     return ""
 
 
-def connection_resume(*, connection: XeroConnection) -> int:
-    """After a reconnect: the connection posts again and its parked postings are due now."""
+def connection_resume(*, connection: XeroConnection) -> None:
+    """After a reconnect: the connection posts again; its parked postings are due at once (selectors)."""
     XeroConnection.objects.filter(pk=connection.pk).update(
         status=XeroConnection.Status.ACTIVE, status_reason=""
     )
-    return XeroPosting.objects.filter(
-        connection=connection, state=XeroPosting.State.RETRY, next_attempt_at__isnull=True
-    ).update(next_attempt_at=timezone.now())
 
 
 def postings_recover_stale(*, now=None) -> int:

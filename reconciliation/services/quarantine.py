@@ -10,7 +10,8 @@ from django_q.tasks import async_task
 
 from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
-from reconciliation.services.outbox import idempotency_key
+from reconciliation.services.outbox import REFUSED, idempotency_key, redated, replaceable
+from reconciliation.services.posting import connection_resume
 
 DECIDE = "reconciliation.decide_quarantineitem"
 
@@ -62,69 +63,97 @@ def _send_after_commit(postings: list[XeroPosting]) -> None:
 
 
 def _redate(posting: XeroPosting, new_date: date) -> None:
-    if posting.state not in (XeroPosting.State.HELD, XeroPosting.State.READY, XeroPosting.State.RETRY):
-        raise ValidationError(f"{posting} is {posting.get_state_display().lower()} and cannot be re-dated")
+    if not replaceable(posting):
+        raise ValidationError(f"{posting} may already be in Xero and cannot be re-dated")
     original = posting.original_date or posting.document_date
-    payload = dict(posting.payload)
-    payload["Date"] = new_date.isoformat()
-    note = f" (original date {original.isoformat()})"
-    if "Narration" in payload and note not in payload["Narration"]:
-        payload["Narration"] += note
-    if "Reference" in payload and note not in payload["Reference"]:
-        payload["Reference"] += note
-        posting.lookup_reference = f"Reference={payload['Reference']}"
-    elif "Narration" in payload:
-        posting.lookup_reference = f"Narration={payload['Narration']}"
+    base = posting.payload
+    if posting.original_date is not None:  # approving again: start from the original text
+        base = _undated(base, original)
+    payload = redated(base, new_date=new_date, original_date=original)
+    field = "Reference" if "Reference" in payload else "Narration"
+    posting.lookup_reference = f"{field}={payload[field]}"
     posting.payload, posting.document_date, posting.original_date = payload, new_date, original
     posting.idempotency_key = idempotency_key(posting.purpose, payload)
     posting.state, posting.next_attempt_at = XeroPosting.State.READY, None
     posting.save()
 
 
-def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
-    """Try again after the cause was fixed: re-plan a held statement, or re-send a refused document."""
-    from reconciliation.services.statements import payout_plan, statement_plan
+def _undated(payload: dict, original: date) -> dict:
+    note = f" (original date {original.isoformat()})"
+    return {k: v.replace(note, "") if k in ("Narration", "Reference") else v for k, v in payload.items()}
 
+
+def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
+    """Try again after the cause was fixed.
+
+    A document Xero refused is planned again from its source with today's maps (it was never
+    created, so it may be replaced); one whose fate is unsure is re-sent, looked up first; a held
+    statement or payout is re-planned; an auth item resumes its connection.
+    """
     _require_finance(user)
     with transaction.atomic():
         item = _open(item)
         posting = item.posting
-        if posting is not None and posting.state == XeroPosting.State.HELD:
-            # Same content was refused under the old key: Xero would replay that refusal, so use a new one.
-            generation = int(posting.idempotency_key.rsplit(":", 1)[1]) + 1
-            posting.idempotency_key = idempotency_key(posting.purpose, posting.payload, generation)
-            posting.state, posting.next_attempt_at = XeroPosting.State.READY, None
-            posting.save(update_fields=["idempotency_key", "state", "next_attempt_at"])
-            _send_after_commit([posting])
+        if item.reason == Reason.XERO_MISMATCH or (
+            posting is not None and posting.state == XeroPosting.State.POSTED
+        ):
+            raise ValidationError("this document is already in Xero: correct it there, then dismiss the item")
         _decide(item, user, QuarantineItem.Status.APPROVED, "retry requested")
-    if posting is None and item.statement is not None:
-        statement_plan(statement=item.statement)
-    elif posting is None and item.payout is not None:
-        payout_plan(payout=item.payout)
-    _settle_after_replan(item)
+        if item.reason == Reason.AUTH:
+            connection_resume(connection=item.shop.xero_connection)
+            _resolve(item)
+        elif (
+            posting is not None
+            and posting.last_error_kind in REFUSED
+            and posting.last_error_kind != Reason.LOCK_DATE
+        ):
+            XeroPosting.objects.filter(pk=posting.pk).update(state=XeroPosting.State.SUPERSEDED)
+            _replan(item)
+            _resolve(item)
+        elif posting is not None:
+            _resend(posting)
+        else:
+            _replan(item)
+            _resolve(item)  # if the problem is still there, re-planning opened a fresh item for it
     return item
 
 
-def _settle_after_replan(item: QuarantineItem) -> None:
-    """If re-planning raised the same problem again, that problem is a new open item; this one is done."""
-    if item.posting is None:
-        QuarantineItem.objects.filter(pk=item.pk).update(
-            status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now()
-        )
+def _resend(posting: XeroPosting) -> None:
+    # Same content under the old key would get Xero's replay of the old answer: use the next key.
+    generation = int(posting.idempotency_key.rsplit(":", 1)[1]) + 1
+    posting.idempotency_key = idempotency_key(posting.purpose, posting.payload, generation)
+    posting.state, posting.next_attempt_at = XeroPosting.State.READY, None
+    posting.save(update_fields=["idempotency_key", "state", "next_attempt_at"])
+    _send_after_commit([posting])
+
+
+def _replan(item: QuarantineItem) -> None:
+    from reconciliation.services.statements import payout_plan, statement_plan
+
+    source = item.statement or (item.posting.statement if item.posting else None)
+    payout = item.payout or (item.posting.payout if item.posting else None)
+    if source is not None:
+        statement_plan(statement=source)
+    elif payout is not None:
+        payout_plan(payout=payout)
+
+
+def _resolve(item: QuarantineItem) -> None:
+    QuarantineItem.objects.filter(pk=item.pk).update(
+        status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now()
+    )
 
 
 def quarantine_dismiss(*, item: QuarantineItem, user, reason: str) -> QuarantineItem:
-    """Finance decides this will not be posted. The reason is required and kept for the auditor."""
+    """Finance decides this will not be posted. The reason is required and kept for the auditor; the
+    same problem on the same source stays dismissed when the source is planned again."""
     _require_finance(user)
     if not reason or not reason.strip():
         raise ValidationError("a reason is required to dismiss an item")
     with transaction.atomic():
         item = _open(item)
-        if item.posting is not None and item.posting.state in (
-            XeroPosting.State.HELD,
-            XeroPosting.State.RETRY,
-        ):
-            XeroPosting.objects.filter(pk=item.posting.pk).update(state=XeroPosting.State.SUPERSEDED)
+        if item.posting is not None and replaceable(item.posting):
+            XeroPosting.objects.filter(pk=item.posting.pk).update(state=XeroPosting.State.DISMISSED)
         _decide(item, user, QuarantineItem.Status.DISMISSED, reason.strip())
     return item
 

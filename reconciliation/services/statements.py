@@ -3,13 +3,11 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-
 from reconciliation import selectors
 from reconciliation.domain.money import parse_amount
 from reconciliation.domain.tiktok import PayoutFacts
 from reconciliation.domain.tiktok_normalise import statement_facts
-from reconciliation.models import Payout, Shop, SourceRecord, Statement
+from reconciliation.models import Payout, Shop, SourceRecord, Statement, XeroPosting
 from reconciliation.models.sources import SourceKind, content_hash
 from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
 from reconciliation.planning.payout_receive import plan_payout_receive
@@ -35,7 +33,6 @@ def _keep(shop: Shop, kind: str, external_id: str, sequence: int, payload) -> st
     return digest
 
 
-@transaction.atomic
 def statement_ingest(*, shop: Shop, statement: dict, pages: list[dict]) -> Statement:
     """Keep the raw statement and its pages (immutable, hashed) and upsert the Statement row."""
     statement_id = str(statement["id"])
@@ -43,6 +40,7 @@ def statement_ingest(*, shop: Shop, statement: dict, pages: list[dict]) -> State
     page_hashes = [
         _keep(shop, SourceKind.STATEMENT_TRANSACTIONS, statement_id, i, p) for i, p in enumerate(pages)
     ]
+    # The raw pages above are kept even when what follows cannot read them.
     row, _ = Statement.objects.update_or_create(
         shop=shop,
         statement_id=statement_id,
@@ -74,9 +72,16 @@ def statement_preview(*, pages: list[dict], shop: Shop) -> Plan:
     )
 
 
+def _already_posted(source) -> bool:
+    """Posted from exactly this content: nothing to re-plan (a later map change must not touch it)."""
+    return source.postings.filter(state=XeroPosting.State.POSTED, source_hash=source.content_hash).exists()
+
+
 def statement_plan(*, statement: Statement) -> Plan:
     """Plan a stored statement and write the result (postings or quarantine)."""
     shop = statement.shop
+    if _already_posted(statement):
+        return Plan((), ())
     plan = statement_preview(pages=statement.pages(), shop=shop)
     source_ref = statement_ref(shop.code, statement.statement_id)
     plan_apply(shop=shop, plan=plan, source_ref=source_ref, statement=statement)
@@ -85,7 +90,6 @@ def statement_plan(*, statement: Statement) -> Plan:
     return plan
 
 
-@transaction.atomic
 def payout_ingest(*, shop: Shop, payment: dict) -> Payout:
     payment_id = str(payment["id"])
     digest = _keep(shop, SourceKind.PAYMENT, payment_id, 0, payment)
@@ -101,6 +105,9 @@ def payout_ingest(*, shop: Shop, payment: dict) -> Payout:
             "settlement_amount": _optional_amount(payment.get("settlement_amount")),
             "reserve_amount": _optional_amount(payment.get("reserve_amount")),
             "paid_date": _local_date(paid, shop.timezone) if paid else None,
+            "created_time": datetime.fromtimestamp(int(payment["create_time"]), tz=UTC)
+            if payment.get("create_time")
+            else None,
             "content_hash": digest,
         },
     )
@@ -112,13 +119,16 @@ def _optional_amount(money: dict | None):
 
 
 def payout_plan(*, payout: Payout) -> Plan:
+    """Plan the payout's RECEIVE. Always applied, so a payout that stops being PAID before its
+    RECEIVE was sent retires it (or, once sent, raises SOURCE_CHANGED)."""
     shop = payout.shop
+    if _already_posted(payout):
+        return Plan((), ())
     facts = PayoutFacts(payout.payment_id, payout.status, payout.amount, payout.currency, payout.paid_date)
     plan = plan_payout_receive(
         facts, shop=selectors.shop_settings(shop), org=selectors.org_settings(shop.xero_connection)
     )
-    if plan.documents or plan.problems:
-        plan_apply(
-            shop=shop, plan=plan, source_ref=f"TikTok {shop.code} payout {payout.payment_id}", payout=payout
-        )
+    plan_apply(
+        shop=shop, plan=plan, source_ref=f"TikTok {shop.code} payout {payout.payment_id}", payout=payout
+    )
     return plan

@@ -3,12 +3,18 @@
 import logging
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from reconciliation.models import Shop, SyncRun
+from reconciliation.domain.money import AmountError
+from reconciliation.models import Payout, Shop, SyncRun
+from reconciliation.models.quarantine import Reason
+from reconciliation.planning.statement_journal import statement_ref
+from reconciliation.planning.types import Problem
 from reconciliation.services.organisation import organisation_refresh
+from reconciliation.services.outbox import quarantine_open
 from reconciliation.services.statements import payout_ingest, payout_plan, statement_ingest, statement_plan
 from reconciliation.services.tiktok_access import tiktok_client
 
@@ -60,24 +66,45 @@ def _statements(shop, client, since, until, counts, report) -> None:
         client.statements(statement_time_ge=int(since.timestamp()), statement_time_lt=int(until.timestamp()))
     )
     for number, raw in enumerate(found, start=1):
-        report(f"statement {number}/{len(found)}: {raw['id']}")
+        report(f"statement {number}/{len(found)}: {raw.get('id')}")
         pages = list(client.statement_transaction_pages(str(raw["id"])))
-        statement = statement_ingest(shop=shop, statement=raw, pages=pages)
-        plan = statement_plan(statement=statement)
         counts["statements"] += 1
-        counts["statements_held" if plan.held else "statements_planned"] += 1
+        with _unreadable_held(shop, statement_ref(shop.code, str(raw["id"])), counts):
+            plan = statement_plan(statement=statement_ingest(shop=shop, statement=raw, pages=pages))
+            counts["statements_held" if plan.held else "statements_planned"] += 1
 
 
 def _payouts(shop, client, since, until, counts, report) -> None:
+    # A payout still in flight is re-read until it is final, however long ago TikTok created it.
+    pending = shop.payouts.exclude(status__in=Payout.FINAL_STATUSES).exclude(created_time=None)
+    since = min([since, *(p.created_time for p in pending)])
     found = list(
         client.payments(create_time_ge=int(since.timestamp()), create_time_lt=int(until.timestamp()))
     )
     for number, raw in enumerate(found, start=1):
-        report(f"payout {number}/{len(found)}: {raw['id']}")
-        plan = payout_plan(payout=payout_ingest(shop=shop, payment=raw))
+        report(f"payout {number}/{len(found)}: {raw.get('id')}")
         counts["payouts"] += 1
-        if plan.held:
-            counts["payouts_held"] += 1
+        with _unreadable_held(shop, f"TikTok {shop.code} payout {raw.get('id')}", counts):
+            plan = payout_plan(payout=payout_ingest(shop=shop, payment=raw))
+            if plan.held:
+                counts["payouts_held"] += 1
+
+
+@contextmanager
+def _unreadable_held(shop: Shop, source_ref: str, counts: Counter):
+    """A record TikTok sent in a shape we cannot read is quarantined and the run goes on without it.
+    (Network and auth failures still stop the run: they would fail every record the same way.)"""
+    try:
+        yield
+    except (AmountError, KeyError, TypeError, ValueError) as exc:
+        log.warning("%s is unreadable: %s", source_ref, exc)
+        counts["unreadable"] += 1
+        quarantine_open(
+            shop=shop,
+            problems=[Problem(Reason.SOURCE_INCONSISTENT, f"{source_ref}: unreadable: {exc!r}", source_ref)],
+            source={},
+            posting=None,
+        )
 
 
 def _reporter(run: SyncRun, progress):

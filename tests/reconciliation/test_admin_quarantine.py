@@ -217,7 +217,7 @@ def test_dismiss_with_a_reason_records_who_and_why(client, finance, lock_date_it
     assert item.status == QuarantineItem.Status.DISMISSED
     assert item.decision_note == "Posted by hand in Xero as MJ-1042"
     assert item.decided_by == finance and item.decided_at is not None
-    assert XeroPosting.objects.get(pk=lock_date_item.posting_id).state == XeroPosting.State.SUPERSEDED
+    assert XeroPosting.objects.get(pk=lock_date_item.posting_id).state == XeroPosting.State.DISMISSED
 
 
 def test_retry_sends_a_refused_document_again_under_a_new_key(client, finance, shop):

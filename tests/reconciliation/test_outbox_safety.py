@@ -1,0 +1,231 @@
+"""Regression tests from the correctness review: nothing posted twice, nothing silently lost."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from reconciliation import transports
+from reconciliation.models import (
+    ComponentMapping,
+    Payout,
+    QuarantineItem,
+    Statement,
+    SyncRun,
+    XeroConnection,
+    XeroPosting,
+)
+from reconciliation.services import sync
+from reconciliation.services.posting import posting_send
+from reconciliation.services.quarantine import quarantine_dismiss, quarantine_retry
+from reconciliation.services.statements import statement_plan
+from reconciliation.tasks import send_due_postings
+from tests.reconciliation.world import CIPHER, build_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finance() -> User:
+    user, _ = User.objects.get_or_create(username="fin", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Finance"))
+    return User.objects.get(pk=user.pk)
+
+
+def resync(world):
+    world.shop.connection.refresh_from_db()
+    world.shop.connection.last_synced_at = None
+    world.shop.connection.save()
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+
+
+def set_connection(world, status: str):
+    XeroConnection.objects.filter(pk=world.shop.xero_connection_id).update(status=status)
+
+
+def journal():
+    return XeroPosting.objects.exclude(state="superseded").get(kind="ManualJournals")
+
+
+def open_reasons():
+    return sorted(QuarantineItem.objects.filter(status="open").values_list("reason", flat=True))
+
+
+def test_a_posting_xero_may_have_is_never_replaced_by_a_new_plan():
+    world = build_world(days=1)
+    world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+    world.xero.faults.next("server_error", count=5, method="GET", path_prefix="/ManualJournals")
+    resync(world)  # applied, answer lost
+    send_due_postings()  # the lookup fails too: RETRY, though the journal is in Xero
+    assert journal().state == "retry"
+    ComponentMapping.objects.filter(component="fee.transaction_fee_amount").update(description="Fees")
+    world.tiktok.add_statement(
+        CIPHER, {**world.statements[0][0]}, [dict(t, order_id="x") for t in world.statements[0][1]]
+    )
+    ComponentMapping.objects.filter(component="fee.transaction_fee_amount").update(account_code="6110")
+    resync(world)
+    XeroPosting.objects.filter(state="retry").update(next_attempt_at=timezone.now())
+    send_due_postings()
+
+    assert len(world.xero.manual_journals) == 1
+    assert "SOURCE_CHANGED" in open_reasons()
+
+
+def test_same_content_planned_again_after_being_set_aside_is_sent():
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    statement = Statement.objects.get()
+    mapping = ComponentMapping.objects.get(component="fee.transaction_fee_amount")
+    mapping.delete()
+    statement_plan(statement=statement)
+    item = QuarantineItem.objects.get(status="open", reason="UNMAPPED_COMPONENT")
+    ComponentMapping.objects.create(
+        channel="tiktok", component="fee.transaction_fee_amount", account_code="6100"
+    )
+    quarantine_retry(item=item, user=finance())
+    set_connection(world, "active")
+    send_due_postings()
+
+    assert len(world.xero.manual_journals) == 1
+    assert open_reasons() == []
+
+
+def test_a_later_sync_does_not_close_the_item_of_a_document_xero_keeps_failing():
+    world = build_world(days=1)
+    world.xero.faults.next("server_error", count=200, method="PUT", path_prefix="/ManualJournals")
+    resync(world)
+    for _ in range(12):
+        XeroPosting.objects.filter(state="retry").update(next_attempt_at=timezone.now())
+        send_due_postings()
+    assert journal().state == "held"
+    world.xero.faults.clear()
+    resync(world)
+    assert open_reasons() == ["RETRIES_EXHAUSTED"]
+
+    quarantine_retry(item=QuarantineItem.objects.get(status="open"), user=finance())
+    assert len(world.xero.manual_journals) == 1 and journal().state == "posted"
+
+
+def test_must_be_unique_answer_links_to_the_existing_document_or_quarantines():
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    set_connection(world, "active")
+    inner = transports.transport_for("xero", world.xero.tenant_id)
+
+    class DuplicateAnswer(httpx.BaseTransport):
+        def handle_request(self, request):
+            if request.method == "PUT" and request.url.path.endswith("/ManualJournals"):
+                element = {
+                    "Narration": "x",
+                    "HasErrors": True,
+                    "ValidationErrors": [{"Message": "Narration must be unique."}],
+                }
+                return httpx.Response(200, content=json.dumps({"ManualJournals": [element]}))
+            return inner.handle_request(request)
+
+    transports.install("xero", world.xero.tenant_id, DuplicateAnswer())
+    posting = posting_send(posting_id=journal().pk)
+    assert posting.state == "held"  # nothing to link to in Xero: quarantined, not stuck SENDING
+    assert "XERO_VALIDATION" in open_reasons()
+
+
+def test_postings_parked_by_an_auth_failure_resume_when_finance_retries_after_reconnecting():
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    set_connection(world, "active")
+    world.xero.expire_access_tokens()
+    XeroConnection.objects.update(refresh_token="revoked", access_token_expires_at=timezone.now())
+    send_due_postings()
+    assert XeroConnection.objects.get().status == "paused"
+    tokens = world.xero.issue_tokens()  # the operator reconnects
+    connection = XeroConnection.objects.get()
+    connection.access_token, connection.refresh_token = tokens["access_token"], tokens["refresh_token"]
+    connection.access_token_expires_at = timezone.now() + timedelta(minutes=29)
+    connection.save()
+    quarantine_retry(item=QuarantineItem.objects.get(reason="AUTH", status="open"), user=finance())
+    send_due_postings()
+
+    assert len(world.xero.manual_journals) == 1 and len(world.xero.bank_transactions) == 1
+
+
+def test_retry_of_a_refused_document_plans_it_again_with_the_fixed_map():
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    set_connection(world, "active")
+    world.xero.state.accounts["6100"].status = "ARCHIVED"  # archived after we read the organisation
+    send_due_postings()
+    item = QuarantineItem.objects.get(reason="XERO_VALIDATION", status="open")
+    ComponentMapping.objects.filter(account_code="6100").update(account_code="6110")
+    quarantine_retry(item=item, user=finance())
+    send_due_postings()
+
+    (posted,) = world.xero.manual_journals
+    assert "6100" not in {line["AccountCode"] for line in posted["JournalLines"]}
+
+
+def test_a_payout_paid_days_after_it_was_created_is_still_posted():
+    world = build_world(days=1)
+    _, _, payment = world.statements[0]
+    served = world.tiktok._payments[CIPHER][payment["id"]]
+    served["status"] = "PROCESSING"
+    first = datetime.fromtimestamp(payment["create_time"], tz=UTC) + timedelta(hours=1)
+    sync.shop_sync(shop=world.shop, until=first)
+    for day in range(1, 9):
+        if day == 5:
+            served["status"] = "PAID"
+        world.shop.refresh_from_db()
+        sync.shop_sync(shop=world.shop, until=first + timedelta(days=day))
+    send_due_postings()
+    assert Payout.objects.get().status == "PAID"
+    assert len(world.xero.bank_transactions) == 1
+
+
+def test_one_unreadable_statement_is_quarantined_and_the_rest_still_post():
+    world = build_world(days=3)
+    first_id = world.statements[0][0]["id"]
+    statement, _ = world.tiktok._statements[CIPHER][first_id]
+    statement["settlement_amount"] = float(statement["settlement_amount"])
+    resync(world)
+
+    assert SyncRun.objects.get().status == "done"
+    assert len(world.xero.manual_journals) == 2 and len(world.xero.bank_transactions) == 3
+    assert open_reasons() == ["SOURCE_INCONSISTENT"]
+
+
+def test_a_receive_not_yet_sent_is_withdrawn_when_the_payout_fails():
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    _, _, payment = world.statements[0]
+    world.tiktok._payments[CIPHER][payment["id"]]["status"] = "FAILED"
+    resync(world)
+    set_connection(world, "active")
+    send_due_postings()
+    assert world.xero.bank_transactions == []
+    assert XeroPosting.objects.get(kind="BankTransactions").state == "superseded"
+
+
+def test_a_map_change_does_not_touch_what_is_already_posted():
+    world = build_world(days=1)
+    resync(world)
+    ComponentMapping.objects.filter(component="fee.transaction_fee_amount").update(account_code="6110")
+    resync(world)
+    assert len(world.xero.manual_journals) == 1 and open_reasons() == []
+
+
+def test_a_dismissed_problem_stays_dismissed_when_the_statement_is_read_again():
+    world = build_world(days=1)
+    ComponentMapping.objects.filter(component="fee.transaction_fee_amount").delete()
+    resync(world)
+    quarantine_dismiss(
+        item=QuarantineItem.objects.get(status="open"), user=finance(), reason="posted by hand"
+    )
+    resync(world)
+    assert open_reasons() == []
