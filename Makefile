@@ -35,6 +35,7 @@ demo: $(STAMP) $(DEMO_ENV)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v0
 	DEBUG=1 $(VENV)/bin/pytest -q
 

@@ -30,12 +30,13 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
             )
         )
     problems += checks.bank_account_problems(shop.bank_account, org, ref)
+    reference = payout_reference(payout)
     payload = {
         "Type": "RECEIVE",
         "Contact": {"Name": shop.contact_name or DEFAULT_CONTACT},
         "BankAccount": {"Code": shop.bank_account},
         "Date": payout.paid_date.isoformat(),
-        "Reference": payout_reference(payout),
+        "Reference": reference,
         "LineAmountTypes": "NoTax",
         "LineItems": [
             {
@@ -52,6 +53,6 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
         purpose="payout_receive",
         payload=payload,
         document_date=payout.paid_date,
-        lookup=("Reference", payload["Reference"]),
+        lookup=("Reference", reference),
     )
     return Plan((document,), tuple(problems), checks.SKIPPED_WITHOUT_ORG if org is None else ())

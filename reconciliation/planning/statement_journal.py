@@ -48,8 +48,9 @@ def plan_statement_journal(
     lines = _journal_lines(line_totals, shop, facts, org)
     if not lines:
         return Plan((), (), _skipped(org))  # nothing moved: no journal to post
+    text = narration(shop, facts)
     payload = {
-        "Narration": narration(shop, facts),
+        "Narration": text,
         "Date": facts.statement_date.isoformat(),
         "LineAmountTypes": shop.line_amount_types,
         "JournalLines": lines,
@@ -63,7 +64,7 @@ def plan_statement_journal(
         purpose="statement_journal",
         payload=payload,
         document_date=facts.statement_date,
-        lookup=("Narration", payload["Narration"]),
+        lookup=("Narration", text),
     )
     return Plan((document,), tuple(problems), _skipped(org))
 
