@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from reconciliation.domain.money import ZERO, AmountError, parse_amount
+from reconciliation.domain.money import ZERO, AmountError, parse_amount, quantize
 from reconciliation.domain.tiktok import Component, StatementFacts, StatementTransaction
 from reconciliation.planning.types import Problem
 
@@ -125,6 +125,17 @@ def _build(pages, head, statement_id, timezone, ref):
 
 def _consistency_problems(facts: StatementFacts, head: dict, raw: list[dict], ref: str) -> list[Problem]:
     problems = []
+    amounts = [facts.settlement_amount] + [c.amount for c in facts.components()]
+    too_fine = sorted({str(a) for a in amounts if facts.currency and a != quantize(a, facts.currency)})
+    if too_fine:
+        # Xero takes 2 dp (0 for JPY); rounding TikTok's figures here would be a guess.
+        problems.append(
+            Problem(
+                "SOURCE_INCONSISTENT",
+                f"amounts finer than {facts.currency} allows: {', '.join(too_fine[:5])}",
+                ref,
+            )
+        )
     ids = [t.id for t in facts.transactions]
     if len(set(ids)) != len(ids):
         problems.append(Problem("SOURCE_INCONSISTENT", "a transaction id appears twice across pages", ref))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
+from connectors.errors import ConnectorError
 from reconciliation.domain.money import AmountError
 from reconciliation.models import Payout, Shop, SyncRun
 from reconciliation.models.quarantine import Reason
@@ -33,9 +34,7 @@ def shop_sync(
     counts: Counter = Counter()
     until = until or timezone.now()
     try:
-        if shop.xero_connection is not None:
-            report("reading Xero organisation settings")
-            organisation_refresh(connection=shop.xero_connection)
+        _organisation(shop, counts, report)
         since = _window_start(shop, until)
         with tiktok_client(shop) as client:
             _statements(shop, client, since, until, counts, report)
@@ -50,6 +49,25 @@ def shop_sync(
     run.finished_at, run.counts = timezone.now(), dict(counts)
     run.save(update_fields=["status", "error", "finished_at", "counts"])
     return run
+
+
+def _organisation(shop: Shop, counts: Counter, report) -> None:
+    """Re-read lock dates, accounts and tax rates. If Xero cannot answer now, plan with the last
+    copy (Xero enforces its rules anyway); with no copy at all, stop: the currency and lock-date
+    checks would be skipped, and a journal in the wrong currency would be accepted by Xero."""
+    connection = shop.xero_connection
+    if connection is None:
+        raise ValueError(f"shop {shop.code} has no Xero connection")
+    report("reading Xero organisation settings")
+    try:
+        organisation_refresh(connection=connection)
+    except ConnectorError as exc:
+        if connection.settings_refreshed_at is None:
+            raise
+        counts["xero_settings_from_cache"] += 1
+        report(
+            f"Xero organisation settings not refreshed ({exc}); using those of {connection.settings_refreshed_at:%Y-%m-%d %H:%M}"
+        )
 
 
 def _window_start(shop: Shop, until: datetime) -> datetime:

@@ -10,7 +10,14 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from reconciliation import selectors
-from reconciliation.models import ComponentMapping, QuarantineItem, Statement, XeroAttempt, XeroPosting
+from reconciliation.models import (
+    ComponentMapping,
+    QuarantineItem,
+    Statement,
+    SyncRun,
+    XeroAttempt,
+    XeroPosting,
+)
 from reconciliation.services import sync
 from reconciliation.services.posting import posting_send
 from reconciliation.services.quarantine import quarantine_approve, quarantine_retry
@@ -255,3 +262,22 @@ def test_a_worker_that_died_mid_send_is_recovered_by_lookup_not_by_a_second_crea
     posting.refresh_from_db()
     assert posting.state == XeroPosting.State.POSTED and posting.xero_id
     assert len(world.xero.manual_journals) == 1
+
+
+def test_xero_unreachable_at_the_start_of_a_run_plans_with_the_cached_settings():
+    world = build_world(days=1)
+    run_sync(world)  # organisation settings cached
+    world.xero.faults.next("server_error", count=5, method="GET", path_prefix="/Organisation")
+    run_sync(world)
+
+    latest = SyncRun.objects.order_by("-id").first()
+    assert latest.status == "done" and latest.counts.get("xero_settings_from_cache") == 1
+
+
+def test_without_any_organisation_settings_the_run_stops_rather_than_skip_currency_checks():
+    world = build_world(days=1)
+    world.xero.faults.next("server_error", count=5, method="GET", path_prefix="/Organisation")
+    run_sync(world)
+
+    assert SyncRun.objects.get().status == "failed"
+    assert XeroPosting.objects.count() == 0

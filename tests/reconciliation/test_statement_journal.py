@@ -220,3 +220,13 @@ def test_paid_payout_is_one_receive_into_the_bank_coded_to_clearing():
     assert line["AccountCode"] == "1210" and line["UnitAmount"] == D("167.04")
     unpaid = PayoutFacts("p-2", "PROCESSING", D("10.00"), "USD", None)
     assert plan_payout_receive(unpaid, shop=US_SHOP, org=org("USD")).documents == ()
+
+
+def test_amounts_finer_than_the_currency_allows_are_held_not_rounded():
+    pages = load_pages("us_worked_order_statement.json")
+    txn = pages[0]["data"]["transactions"][0]
+    txn["fee_tax_breakdown"]["fee"]["transaction_fee_amount"] = "-8.495"
+    txn["fee_tax_breakdown"]["fee"]["referral_fee_amount"] = "-23.595"
+    _, problems = statement_facts(pages)
+    assert [p.code for p in problems] == ["SOURCE_INCONSISTENT"]
+    assert "-8.495" in problems[0].message
