@@ -140,12 +140,20 @@ class AgeFilter(admin.SimpleListFilter):
 
 @admin.register(QuarantineItem)
 class QuarantineItemAdmin(admin.ModelAdmin):
-    list_display = ("reason", "shop", "source_ref", "status", "proposed_date", "created_at", "age")
+    list_display = ("reason", "source_ref", "summary", "status", "proposed_date", "age")
     list_filter = (StatusFilter, "reason", "shop", AgeFilter)
     search_fields = ("source_ref", "message")
     list_select_related = ("shop",)
     actions = ["approve", "retry", "dismiss"]
     decide_template = "admin/reconciliation/quarantineitem/decide.html"
+
+    @admin.display(description="why")
+    def summary(self, obj):
+        first = obj.message.splitlines()[0] if obj.message else ""
+        # The source ref is its own column; drop it from the front of the message.
+        first = first.removeprefix(f"{obj.source_ref}: ").removeprefix(obj.source_ref)
+        return first if len(first) <= 140 else first[:139] + "…"
+
     fieldsets = [
         (
             None,
