@@ -38,19 +38,20 @@ def posting_send(*, posting_id: int) -> XeroPosting:
     if not posting.can_send() or not posting.connection.can_post():
         return posting  # a redelivered task, or a paused connection: nothing to do
     previous = posting.state
-    claimed = XeroPosting.objects.filter(pk=posting.pk, state=previous).update(
-        state=XeroPosting.State.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
-    )
-    if claimed != 1:
-        return posting  # another worker has it
-    posting.refresh_from_db()
+    # Built before the claim: a bad configuration must not leave a claimed row behind.
     with xero_access.xero_client(posting.connection, posting=posting) as client:
+        claimed = XeroPosting.objects.filter(pk=posting.pk, state=previous).update(
+            state=XeroPosting.State.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+        )
+        if claimed != 1:
+            return posting  # another worker has it
+        posting.refresh_from_db()
         try:
-            if previous != XeroPosting.State.READY or posting.attempts > 1:
-                # An earlier attempt may have been applied: look before creating (Xero's idempotency
-                # replay window is short, so our own ledger plus a lookup is what prevents a twin).
-                found = _find_existing(client, posting)
-                if found is not None:
+            if _may_exist(posting, previous):
+                found = _lookup(client, posting)
+                if found is None:
+                    return posting  # the lookup itself failed: still unknown, tried again later
+                if found:
                     return _mark_posted(posting, found)
             (result,) = client.create(
                 posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
@@ -61,6 +62,42 @@ def posting_send(*, posting_id: int) -> XeroPosting:
         except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
             _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
             raise
+
+
+def _may_exist(posting: XeroPosting, previous: str) -> bool:
+    """Could Xero already hold this document? Then look before creating: Xero's idempotency replay
+    window is short, so our own ledger plus a lookup is what prevents a twin."""
+    if (
+        previous != XeroPosting.State.READY
+        or posting.attempts > 1
+        or not posting.idempotency_key.endswith(":0")
+    ):
+        return True
+    earlier = XeroPosting.objects.filter(
+        statement=posting.statement, payout=posting.payout, purpose=posting.purpose, attempts__gt=0
+    ).exclude(pk=posting.pk)
+    return earlier.exists()
+
+
+def _lookup(client, posting: XeroPosting) -> dict | None:
+    """The document if Xero has it, {} if it does not, None if we could not tell (state recorded).
+
+    A failed lookup says nothing about the document, so it is never recorded as Xero refusing it.
+    """
+    try:
+        return _find_existing(client, posting) or {}
+    except ConnectorError as exc:
+        if exc.kind == ErrorKind.AUTH:
+            _request_failed(posting, exc)
+        else:
+            _set_state(
+                posting,
+                XeroPosting.State.UNKNOWN,
+                error=f"lookup before re-sending failed: {exc}",
+                kind=ErrorKind.UNKNOWN_OUTCOME,
+                next_at=_next_try(posting, exc),
+            )
+        return None
 
 
 def _find_existing(client, posting: XeroPosting) -> dict | None:
@@ -74,10 +111,30 @@ def _find_existing(client, posting: XeroPosting) -> dict | None:
     return matches[0] if matches else None
 
 
+NO_ID = "00000000-0000-0000-0000-000000000000"  # what Xero puts on an element it did not create
+
+
 def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> XeroPosting:
     if result.ok:
         return _mark_posted(posting, result.element)
     messages = list(result.messages) + [f"warning: {w}" for w in result.warnings]
+    if _xero_id(posting.kind, result.element) not in ("", NO_ID):
+        # Created, but with warnings (e.g. Xero dropped a line on an unknown account): it exists,
+        # so it is posted, and finance is told it differs from the plan. Never re-created.
+        _mark_posted(posting, result.element)
+        quarantine_open(
+            shop=posting.shop,
+            problems=[
+                Problem(
+                    Reason.XERO_MISMATCH,
+                    f"{posting.source_ref}: created with warnings: " + "; ".join(messages),
+                    posting.source_ref,
+                )
+            ],
+            source={"statement": posting.statement, "payout": posting.payout},
+            posting=posting,
+        )
+        return posting
     if result.kind == ErrorKind.DUPLICATE:
         # "must be unique" after our own earlier success: link to it, never create twice.
         found = _find_existing(client, posting)
@@ -128,6 +185,9 @@ def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
                 kind=exc.kind,
                 next_at=_next_try(posting, exc),
             )
+    elif exc.kind == ErrorKind.DUPLICATE:
+        # A whole request refused as a duplicate: something like it exists; look before anything else.
+        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
     else:
         reason = Reason.LOCK_DATE if exc.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
         _hold(posting, reason, list(exc.messages))

@@ -59,15 +59,15 @@ def test_a_posting_xero_may_have_is_never_replaced_by_a_new_plan():
     world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
     world.xero.faults.next("server_error", count=5, method="GET", path_prefix="/ManualJournals")
     resync(world)  # applied, answer lost
-    send_due_postings()  # the lookup fails too: RETRY, though the journal is in Xero
-    assert journal().state == "retry"
+    send_due_postings()  # the lookup fails too: still unknown, though the journal is in Xero
+    assert journal().state == "unknown"
     ComponentMapping.objects.filter(component="fee.transaction_fee_amount").update(description="Fees")
     world.tiktok.add_statement(
         CIPHER, {**world.statements[0][0]}, [dict(t, order_id="x") for t in world.statements[0][1]]
     )
     ComponentMapping.objects.filter(component="fee.transaction_fee_amount").update(account_code="6110")
     resync(world)
-    XeroPosting.objects.filter(state="retry").update(next_attempt_at=timezone.now())
+    XeroPosting.objects.filter(state="unknown").update(next_attempt_at=timezone.now())
     send_due_postings()
 
     assert len(world.xero.manual_journals) == 1
@@ -229,3 +229,43 @@ def test_a_dismissed_problem_stays_dismissed_when_the_statement_is_read_again():
     )
     resync(world)
     assert open_reasons() == []
+
+
+def test_a_failed_lookup_is_never_taken_for_xero_refusing_the_document():
+    world = build_world(days=1)
+    world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+    inner = transports.transport_for("xero", world.xero.tenant_id)
+
+    class RefusedLookup(httpx.BaseTransport):
+        def handle_request(self, request):
+            if request.method == "GET" and "where" in request.url.params:
+                return httpx.Response(400, content=b'{"Type": "QueryParseException", "Message": "bad where"}')
+            return inner.handle_request(request)
+
+    transports.install("xero", world.xero.tenant_id, RefusedLookup())
+    resync(world)
+    send_due_postings()
+    assert journal().state == "unknown"
+    assert "XERO_VALIDATION" not in open_reasons()
+    transports.install("xero", world.xero.tenant_id, inner)
+    XeroPosting.objects.filter(state="unknown").update(next_attempt_at=timezone.now())
+    send_due_postings()
+    assert journal().state == "posted" and len(world.xero.manual_journals) == 1
+
+
+def test_created_with_warnings_counts_as_posted_and_is_never_sent_again():
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    set_connection(world, "active")
+    posting = journal()
+    lines = posting.payload["JournalLines"]
+    lines += [
+        {"Description": "x", "LineAmount": "5.00", "AccountCode": "9998"},
+        {"Description": "y", "LineAmount": "-5.00", "AccountCode": "9999"},
+    ]
+    XeroPosting.objects.filter(pk=posting.pk).update(payload={**posting.payload, "JournalLines": lines})
+    send_due_postings()
+
+    assert journal().state == "posted" and len(world.xero.manual_journals) == 1
+    assert open_reasons() == ["XERO_MISMATCH"]
