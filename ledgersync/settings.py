@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from ledgersync.env import env_bool, env_int, env_list, env_str
@@ -20,6 +21,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"] if DEBUG el
 
 # Fernet key(s) for credentials at rest, comma separated; the first encrypts, all decrypt (rotation).
 CREDENTIALS_KEYS = env_list("CREDENTIALS_KEY", [])
+for _key in CREDENTIALS_KEYS:
+    try:
+        Fernet(_key.encode())
+    except ValueError as exc:
+        raise ImproperlyConfigured("CREDENTIALS_KEY holds a value that is not a Fernet key") from exc
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,6 +120,8 @@ XERO_OPENAPI_SPEC = Path(
 
 # Rate-limit storage shared by all workers: Redis when configured, otherwise this process only.
 RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")
+if not RATE_LIMIT_STORAGE.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+    raise ImproperlyConfigured(f"RATE_LIMIT_STORAGE={RATE_LIMIT_STORAGE!r}: use memory:// or a redis:// URL")
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
@@ -124,4 +132,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # httpx logs every URL at INFO, and TikTok's token endpoints carry the app secret and the
+    # refresh token in the query string: never let those lines out, whatever LOG_LEVEL says.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -42,8 +42,14 @@ def classify(response: httpx.Response) -> dict:
     status = response.status_code
     envelope = _envelope(response)
     if envelope is None:
-        kind = ErrorKind.TRANSIENT if status >= 500 else ErrorKind.VALIDATION
-        raise TikTokError(f"HTTP {status} without a TikTok envelope", kind=kind, status=status)
+        # A gateway in front of TikTok may answer 429/408/5xx in HTML: those are worth retrying.
+        transient = status >= 500 or status in (408, 429)
+        raise TikTokError(
+            f"HTTP {status} without a TikTok envelope",
+            kind=ErrorKind.TRANSIENT if transient else ErrorKind.VALIDATION,
+            status=status,
+            retry_after=_retry_after(response) if status == 429 else None,
+        )
     code = envelope["code"]
     if code == OK:
         return envelope.get("data") or {}

@@ -93,7 +93,7 @@ def statement_facts(
     pages: list[dict], *, timezone: str = "UTC", ref: Callable[[str], str] = lambda sid: f"statement {sid}"
 ) -> tuple[StatementFacts | None, list[Problem]]:
     """Normalise the pages of one statement. Returns (None, problems) when the data cannot be read."""
-    pages = [page.get("data", page) if "code" in page else page for page in pages]
+    pages = [(page.get("data") if "code" in page else page) or {} for page in pages]
     if not pages:
         return None, [Problem("SOURCE_INCONSISTENT", "the statement has no transaction pages", ref("?"))]
     head = pages[0]

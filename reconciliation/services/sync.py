@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ErrorKind
 from reconciliation.domain.money import AmountError
 from reconciliation.models import Payout, Shop, SyncRun
 from reconciliation.models.quarantine import Reason
@@ -85,9 +85,9 @@ def _statements(shop, client, since, until, counts, report) -> None:
     )
     for number, raw in enumerate(found, start=1):
         report(f"statement {number}/{len(found)}: {raw.get('id')}")
-        pages = list(client.statement_transaction_pages(str(raw["id"])))
         counts["statements"] += 1
-        with _unreadable_held(shop, statement_ref(shop.code, str(raw["id"])), counts):
+        with _unreadable_held(shop, statement_ref(shop.code, str(raw.get("id"))), counts):
+            pages = list(client.statement_transaction_pages(str(raw["id"])))
             plan = statement_plan(statement=statement_ingest(shop=shop, statement=raw, pages=pages))
             counts["statements_held" if plan.held else "statements_planned"] += 1
 
@@ -114,15 +114,23 @@ def _unreadable_held(shop: Shop, source_ref: str, counts: Counter):
     (Network and auth failures still stop the run: they would fail every record the same way.)"""
     try:
         yield
+    except ConnectorError as exc:
+        if not exc.permanent or exc.kind == ErrorKind.AUTH:
+            raise
+        _hold_unreadable(shop, source_ref, counts, exc)
     except (AmountError, KeyError, TypeError, ValueError) as exc:
-        log.warning("%s is unreadable: %s", source_ref, exc)
-        counts["unreadable"] += 1
-        quarantine_open(
-            shop=shop,
-            problems=[Problem(Reason.SOURCE_INCONSISTENT, f"{source_ref}: unreadable: {exc!r}", source_ref)],
-            source={},
-            posting=None,
-        )
+        _hold_unreadable(shop, source_ref, counts, exc)
+
+
+def _hold_unreadable(shop: Shop, source_ref: str, counts: Counter, exc: Exception) -> None:
+    log.warning("%s is unreadable: %s", source_ref, exc)
+    counts["unreadable"] += 1
+    quarantine_open(
+        shop=shop,
+        problems=[Problem(Reason.SOURCE_INCONSISTENT, f"{source_ref}: unreadable: {exc}", source_ref)],
+        source={},
+        posting=None,
+    )
 
 
 def _reporter(run: SyncRun, progress):

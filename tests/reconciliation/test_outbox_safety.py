@@ -269,3 +269,24 @@ def test_created_with_warnings_counts_as_posted_and_is_never_sent_again():
 
     assert journal().state == "posted" and len(world.xero.manual_journals) == 1
     assert open_reasons() == ["XERO_MISMATCH"]
+
+
+def test_a_statement_tiktok_refuses_to_serve_is_quarantined_and_the_others_still_post():
+    world = build_world(days=2)
+    broken = world.statements[0][0]["id"]
+    inner = transports.transport_for("tiktok", world.shop.code)
+
+    class OneBrokenStatement(httpx.BaseTransport):
+        def handle_request(self, request):
+            if broken in request.url.path:
+                body = {"code": 36009004, "message": "invalid statement", "request_id": "x", "data": None}
+                return httpx.Response(400, content=json.dumps(body))
+            return inner.handle_request(request)
+
+    transports.install("tiktok", world.shop.code, OneBrokenStatement())
+    resync(world)
+
+    assert SyncRun.objects.get().status == "done"
+    assert len(world.xero.manual_journals) == 1
+    (item,) = QuarantineItem.objects.filter(status="open")
+    assert item.reason == "SOURCE_INCONSISTENT" and broken in item.source_ref

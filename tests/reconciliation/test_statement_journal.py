@@ -230,3 +230,8 @@ def test_amounts_finer_than_the_currency_allows_are_held_not_rounded():
     _, problems = statement_facts(pages)
     assert [p.code for p in problems] == ["SOURCE_INCONSISTENT"]
     assert "-8.495" in problems[0].message
+
+
+def test_an_envelope_without_data_is_held_not_a_crash():
+    facts, problems = statement_facts([{"code": 0, "message": "Success", "data": None}])
+    assert facts is None and problems[0].code == "SOURCE_INCONSISTENT"

@@ -72,3 +72,10 @@ def test_rate_limit_carries_retry_after():
 def test_body_without_envelope(status, kind):
     assert classify_error(httpx.Response(status, text="<html>Bad gateway</html>")).kind is kind
     assert classify_error(httpx.Response(status, json=["not", "an", "envelope"])).kind is kind
+
+
+def test_gateway_429_without_an_envelope_is_retried_after_its_retry_after():
+    response = httpx.Response(429, headers={"Retry-After": "2"}, content=b"<html>slow down</html>")
+    with pytest.raises(TikTokError) as raised:
+        classify(response)
+    assert raised.value.kind == ErrorKind.TRANSIENT and raised.value.retry_after == 2
