@@ -318,6 +318,7 @@ class SpreadsheetResource(resources.ModelResource):
         super().validate_instance(instance, errors, validate_unique)
 
 
+POSTING_SETTINGS_PERMISSION = "reconciliation.change_posting_settings"
 SHOP_COLUMNS = (
     "channel",
     "code",
@@ -348,6 +349,22 @@ class ShopResource(SpreadsheetResource):
     currency = fields.Field("currency", "currency", ValidatedWidget(validate_currency, transform=str.upper))
     # A blank time zone means the model's default, UTC.
     timezone = fields.Field("timezone", "timezone", ValidatedWidget(validate_timezone, blank_value="UTC"))
+
+    def before_import(self, dataset, **kwargs):
+        # The admin passes who is importing; the command line (a trusted operator shell) does not.
+        self._user = kwargs.get("user")
+        super().before_import(dataset, **kwargs)
+
+    def row_errors(self, instance) -> dict[str, str]:
+        user = getattr(self, "_user", None)
+        if user is None or instance.pk is None or user.has_perm(POSTING_SETTINGS_PERMISSION):
+            return {}
+        stored = Shop.objects.get(pk=instance.pk)
+        return {
+            name: "only Finance may change a shop's posting mode and accounts"
+            for name in Shop.POSTING_SETTINGS
+            if getattr(stored, name) != getattr(instance, name)
+        }
 
     class Meta:
         model = Shop

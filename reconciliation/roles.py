@@ -29,7 +29,13 @@ EDIT_MAPS = [f"{action}_{m}" for m in MAP_MODELS for action in ("add", "change",
 ROLES = {
     "Auditor": VIEW_ALL,
     "Operations": VIEW_ALL + EDIT_MAPS,
-    "Finance": [*VIEW_ALL, "decide_quarantineitem", "change_shop", "change_componentmapping"],
+    "Finance": [
+        *VIEW_ALL,
+        "decide_quarantineitem",
+        "change_shop",
+        "change_posting_settings",
+        "change_componentmapping",
+    ],
 }
 
 

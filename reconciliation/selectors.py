@@ -28,6 +28,7 @@ def shop_settings(shop: Shop) -> ShopSettings:
         reserve_account=shop.reserve_account,
         contact_name=shop.contact_name,
         timezone=shop.timezone,
+        posting_mode=shop.posting_mode,
     )
 
 

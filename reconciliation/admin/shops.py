@@ -16,7 +16,12 @@ from reconciliation.admin.base import (
     secret_state,
 )
 from reconciliation.models import Shop, ShopConnection, XeroConnection
-from reconciliation.resources import ShopResource, validate_currency, validate_timezone
+from reconciliation.resources import (
+    POSTING_SETTINGS_PERMISSION,
+    ShopResource,
+    validate_currency,
+    validate_timezone,
+)
 
 
 class ShopConnectionForm(SecretsForm):
@@ -164,6 +169,13 @@ class ShopAdmin(SpreadsheetAdmin):
     def connected(self, obj):
         return hasattr(obj, "connection")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Operations set a new shop up; once it exists, its posting mode and accounts are Finance's.
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not request.user.has_perm(POSTING_SETTINGS_PERMISSION):
+            return (*fields, *Shop.POSTING_SETTINGS)
+        return fields
+
 
 class XeroConnectionForm(SecretsForm):
     secret_fields = ("client_secret", "refresh_token", "access_token")
@@ -240,6 +252,13 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
             {"classes": ["collapse"], "fields": ["accounts_pretty", "tax_rates_pretty"]},
         ),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Postings and their audit trail belong to this tenant: it cannot be swapped under them.
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.xeroposting_set.exists():
+            return (*fields, "tenant_id")
+        return fields
 
     @admin.display(description="refresh token", boolean=True)
     def has_refresh_token(self, obj):

@@ -47,8 +47,19 @@ class Shop(models.Model):
     is_active = models.BooleanField(default=True)
     sync_from = models.DateField(null=True, blank=True, help_text="First statement date to sync")
 
+    # Finance chooses these (DESIGN.md 1); Operations keep the rest of the shop.
+    POSTING_SETTINGS = (
+        "posting_mode",
+        "line_amount_types",
+        "xero_connection",
+        "clearing_account",
+        "bank_account",
+        "reserve_account",
+    )
+
     class Meta:
         ordering = ["code"]
+        permissions = [("change_posting_settings", "Can choose a shop's posting mode and accounts")]
 
     def __str__(self) -> str:
         return f"{self.name} [{self.code}]"

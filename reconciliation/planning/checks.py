@@ -111,3 +111,20 @@ def bank_account_problems(code: str, org: OrgSettings | None, ref: str) -> list[
     if account is None or account.type != "BANK" or account.status != "ACTIVE":
         return [Problem("INVALID_MAPPING", f"{ref}: {code} is not an active BANK account in Xero", ref)]
     return []
+
+
+BUILT_MODES = {"statement_journal"}
+
+
+def posting_mode_problems(mode: str, ref: str) -> list[Problem]:
+    """A shop set to a mode that is not built yet is held, never posted in another mode's shape."""
+    if mode in BUILT_MODES:
+        return []
+    return [
+        Problem(
+            "INVALID_MAPPING",
+            f"{ref}: the shop's posting mode {mode!r} is not available yet (only statement_journal); "
+            "nothing is posted until the shop's mode is changed",
+            ref,
+        )
+    ]

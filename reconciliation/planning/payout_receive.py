@@ -20,7 +20,9 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
     ref = f"TikTok {shop.code} payout {payout.payment_id}"
     if payout.status != "PAID" or payout.amount <= ZERO or payout.paid_date is None:
         return Plan((), (), checks.SKIPPED_WITHOUT_ORG if org is None else ())
-    problems = checks.currency_problems(payout.currency, org, ref)
+    problems = checks.posting_mode_problems(shop.posting_mode, ref) + checks.currency_problems(
+        payout.currency, org, ref
+    )
     if payout.currency.upper() != shop.currency.upper():
         problems.append(
             Problem(

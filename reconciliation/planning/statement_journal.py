@@ -40,7 +40,11 @@ def plan_statement_journal(
     org: OrgSettings | None,
 ) -> Plan:
     ref = statement_ref(shop.code, facts.statement_id)
-    problems = _shop_problems(facts, shop, ref) + checks.currency_problems(shop.currency, org, ref)
+    problems = (
+        checks.posting_mode_problems(shop.posting_mode, ref)
+        + _shop_problems(facts, shop, ref)
+        + checks.currency_problems(shop.currency, org, ref)
+    )
     line_totals, unmapped = _sum_by_line(facts, rules)
     problems += [_unmapped_problem(name, info, ref) for name, info in unmapped.items()]
     if problems:

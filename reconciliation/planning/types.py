@@ -59,6 +59,7 @@ class ShopSettings:
     reserve_account: str = ""
     contact_name: str = ""
     timezone: str = "UTC"
+    posting_mode: str = "statement_journal"
 
 
 @dataclass(frozen=True)

@@ -235,3 +235,12 @@ def test_amounts_finer_than_the_currency_allows_are_held_not_rounded():
 def test_an_envelope_without_data_is_held_not_a_crash():
     facts, problems = statement_facts([{"code": 0, "message": "Success", "data": None}])
     assert facts is None and problems[0].code == "SOURCE_INCONSISTENT"
+
+
+def test_a_shop_in_a_mode_not_built_yet_is_held_not_posted_as_a_journal():
+    shop = dataclasses.replace(US_SHOP, posting_mode="order_invoices")
+    result = plan(load_pages("us_worked_order_statement.json"), shop=shop)
+    assert result.documents == ()
+    assert [p.code for p in result.problems] == ["INVALID_MAPPING"] and "order_invoices" in result.problems[
+        0
+    ].message
