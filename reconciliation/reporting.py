@@ -8,6 +8,7 @@ def summary_lines(summary: dict) -> list[str]:
         f"  Xero documents posted: {postings.get('posted', 0)}",
         f"  waiting to send or retry: {sum(postings.get(s, 0) for s in ('ready', 'retry', 'unknown', 'sending'))}",
         f"  held for finance: {postings.get('held', 0)}",
+        f"  bank receipts waiting for their statements: {postings.get('waiting', 0)}",
         f"  quarantined items open: {sum(summary['quarantine'].values())}",
     ]
     for reason, source_ref, message in summary["quarantine_items"]:
@@ -18,7 +19,7 @@ def summary_lines(summary: dict) -> list[str]:
 
 def reconciliation_lines(rows: list[dict]) -> list[str]:
     lines = [
-        "Payouts through the clearing account (residue: statement amounts not posted yet)",
+        "Payouts through the clearing account (residue = deposit - journals posted through clearing)",
         "  payout               paid         deposit  statements     posted  receive   residue",
     ]
     for r in rows:

@@ -6,6 +6,7 @@ from django_q.tasks import async_task
 
 from reconciliation import selectors
 from reconciliation.models import Shop
+from reconciliation.services.payout_gate import receives_release
 from reconciliation.services.posting import posting_send, postings_recover_stale
 from reconciliation.services.sync import shop_sync
 
@@ -26,6 +27,7 @@ def send_posting(posting_id: int) -> str:
 def send_due_postings() -> int:
     """Scheduled sweep: retries whose time has come, outcomes to reconcile, sends a dead worker left."""
     postings_recover_stale()
+    receives_release()
     return enqueue_due_postings()
 
 

@@ -22,6 +22,7 @@ from reconciliation.planning.types import Problem
 from reconciliation.selectors import postings_due
 from reconciliation.services import xero_access
 from reconciliation.services.outbox import for_xero, quarantine_open
+from reconciliation.services.payout_gate import receives_release
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +251,8 @@ def _mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
             posting=posting,
         )
     _resolve_posting_items(posting)
+    if posting.statement is not None:
+        receives_release(statement=posting.statement)
     return posting
 
 
@@ -315,6 +318,7 @@ def postings_recover_stale(*, now=None) -> int:
 def postings_send_due(*, progress=None) -> int:
     """Send every due posting in this process, in date order (what the django-q2 workers do)."""
     postings_recover_stale()
+    receives_release()
     due = postings_due(timezone.now())
     for number, posting_id in enumerate(due, start=1):
         posting = posting_send(posting_id=posting_id)

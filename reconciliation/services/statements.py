@@ -14,6 +14,7 @@ from reconciliation.planning.payout_receive import plan_payout_receive
 from reconciliation.planning.statement_journal import plan_statement_journal, statement_ref
 from reconciliation.planning.types import Plan
 from reconciliation.services.outbox import plan_apply
+from reconciliation.services.payout_gate import receive_gate
 
 
 def _local_date(unix_time, tz: str):
@@ -131,4 +132,5 @@ def payout_plan(*, payout: Payout) -> Plan:
     plan_apply(
         shop=shop, plan=plan, source_ref=f"TikTok {shop.code} payout {payout.payment_id}", payout=payout
     )
+    receive_gate(payout=payout)
     return plan

@@ -57,9 +57,10 @@ def test_sync_and_sends_run_through_the_redis_broker_and_a_worker(monkeypatch):
     world = build_world(days=2)
     try:
         async_task("reconciliation.tasks.sync_shop", world.shop.pk)
-        assert run_worker_once(broker) == 1  # the sync, which queues one send per document
-        assert broker.queue_size() == 4
-        assert run_worker_once(broker) == 4
+        assert run_worker_once(broker) == 1  # the sync, which queues a send per journal
+        assert broker.queue_size() == 2  # the RECEIVEs wait for their statements' journals
+        assert run_worker_once(broker) == 2  # posting a journal releases its payout's RECEIVE
+        assert run_worker_once(broker) == 2
     finally:
         broker.delete_queue()
 

@@ -1,0 +1,53 @@
+"""A payout's RECEIVE waits for its statements (DESIGN.md 3).
+
+The bank transaction puts the deposit through the clearing account; until every statement of that
+payout has its journal in Xero (or finance has dismissed it), clearing would show money TikTok has
+paid but we have not explained. So the RECEIVE waits, visibly, rather than half-post the payout.
+"""
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django_q.tasks import async_task
+
+from reconciliation.models import Payout, QuarantineItem, Statement, XeroPosting
+
+SETTLED = (XeroPosting.State.POSTED, XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
+
+
+def statements_pending(payout: Payout) -> list[str]:
+    """Statement ids of this payout that are held or whose journal is not in Xero yet."""
+    held = QuarantineItem.objects.filter(statement=OuterRef("pk"), status=QuarantineItem.Status.OPEN)
+    unposted = XeroPosting.objects.filter(statement=OuterRef("pk"), purpose="statement_journal").exclude(
+        state__in=SETTLED
+    )
+    pending = Statement.objects.filter(shop=payout.shop, payment_id=payout.payment_id).filter(
+        Exists(held) | Exists(unposted)
+    )
+    return list(pending.values_list("statement_id", flat=True))
+
+
+def receive_gate(*, payout: Payout) -> None:
+    """Park the payout's unsent RECEIVE while statements are pending; release it when none are."""
+    receives = payout.postings.filter(purpose="payout_receive")
+    if statements_pending(payout):
+        receives.filter(state=XeroPosting.State.READY, attempts=0).update(state=XeroPosting.State.WAITING)
+        return
+    released = list(receives.filter(state=XeroPosting.State.WAITING).values_list("pk", flat=True))
+    if released:
+        XeroPosting.objects.filter(pk__in=released, state=XeroPosting.State.WAITING).update(
+            state=XeroPosting.State.READY
+        )
+        transaction.on_commit(
+            lambda: [
+                async_task("reconciliation.tasks.send_posting", pk, group="xero-send") for pk in released
+            ]
+        )
+
+
+def receives_release(*, statement: Statement | None = None) -> None:
+    """Re-check waiting RECEIVEs: of one statement's payout, or all of them (the sweep)."""
+    payouts = Payout.objects.filter(postings__state=XeroPosting.State.WAITING).distinct()
+    if statement is not None:
+        payouts = payouts.filter(shop=statement.shop, payment_id=statement.payment_id)
+    for payout in payouts:
+        receive_gate(payout=payout)
