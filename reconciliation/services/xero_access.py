@@ -74,12 +74,7 @@ def access_token(connection_id: int) -> str:
             connection = XeroConnection.objects.select_for_update().get(pk=connection_id)
             if _fresh(connection):
                 return connection.access_token
-            tokens = auth.refresh(
-                client_id=connection.client_id,
-                client_secret=connection.client_secret,
-                refresh_token=connection.refresh_token,
-                transport=transports.transport_for("xero", connection.tenant_id),
-            )
+            tokens = _new_tokens(connection)
             connection.access_token = tokens.access_token
             connection.refresh_token = tokens.refresh_token
             connection.access_token_expires_at = tokens.expires_at
@@ -89,6 +84,28 @@ def access_token(connection_id: int) -> str:
             connection_pause(connection_id, reason=f"token refresh refused: {exc}")
         raise
     return tokens.access_token
+
+
+# A custom connection (one organisation, client_credentials) asks for exactly what posting needs.
+CUSTOM_CONNECTION_SCOPES = "accounting.transactions accounting.settings accounting.contacts"
+
+
+def _new_tokens(connection: XeroConnection) -> auth.XeroTokens:
+    transport = transports.transport_for("xero", connection.tenant_id)
+    if not connection.refresh_token:
+        # No refresh token means a custom connection: there is nothing to rotate, just ask again.
+        return auth.client_credentials(
+            client_id=connection.client_id,
+            client_secret=connection.client_secret,
+            scope=CUSTOM_CONNECTION_SCOPES,
+            transport=transport,
+        )
+    return auth.refresh(
+        client_id=connection.client_id,
+        client_secret=connection.client_secret,
+        refresh_token=connection.refresh_token,
+        transport=transport,
+    )
 
 
 def _fresh(connection: XeroConnection) -> bool:

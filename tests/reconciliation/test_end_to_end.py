@@ -298,3 +298,17 @@ def test_a_payouts_receive_waits_for_its_held_statement_and_follows_the_approval
     assert receive.state == XeroPosting.State.POSTED and len(world.xero.bank_transactions) == 2
     for row in selectors.payout_reconciliation(world.shop):
         assert row["residue"] == 0
+
+
+def test_a_custom_connection_without_refresh_token_gets_tokens_by_client_credentials():
+    world = build_world(days=1)
+    connection = world.shop.xero_connection
+    connection.refresh_token, connection.access_token = "", ""
+    connection.access_token_expires_at = None
+    connection.save()
+
+    run_sync(world)
+
+    connection.refresh_from_db()
+    assert connection.status == "active" and connection.access_token
+    assert len(world.xero.manual_journals) == 1
