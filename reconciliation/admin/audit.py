@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from reconciliation.admin.base import ReadOnlyAdmin, ReadOnlyInline, pretty_json
+from reconciliation.admin.base import ReadOnlyAdmin, ReadOnlyInline, pretty
 from reconciliation.models import Payout, SourceRecord, Statement, SyncRun, XeroAttempt, XeroPosting
 
 
@@ -27,9 +27,7 @@ class SourceRecordAdmin(ReadOnlyAdmin):
     def short_hash(self, obj):
         return obj.content_hash[:12]
 
-    @admin.display(description="payload")
-    def payload_pretty(self, obj):
-        return pretty_json(obj.payload)
+    payload_pretty = pretty("payload", "payload")
 
 
 @admin.register(Statement)
@@ -67,9 +65,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     list_select_related = ("shop",)
     fields = ("shop", "status", "started_at", "finished_at", "progress", "counts_pretty", "error")
 
-    @admin.display(description="counts")
-    def counts_pretty(self, obj):
-        return pretty_json(obj.counts)
+    counts_pretty = pretty("counts", "counts")
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -146,13 +142,9 @@ class XeroPostingAdmin(ReadOnlyAdmin):
         ),
     ]
 
-    @admin.display(description="payload (as sent)")
-    def payload_pretty(self, obj):
-        return pretty_json(obj.payload)
+    payload_pretty = pretty("payload", "payload (as sent)")
 
-    @admin.display(description="Xero's response")
-    def xero_response_pretty(self, obj):
-        return pretty_json(obj.xero_response) if obj.xero_response is not None else "-"
+    xero_response_pretty = pretty("xero_response", "Xero's response")
 
 
 @admin.register(XeroAttempt)
@@ -185,18 +177,10 @@ class XeroAttemptAdmin(ReadOnlyAdmin):
     def error_start(self, obj):
         return obj.error[:80]
 
-    @admin.display(description="request headers")
-    def request_headers_pretty(self, obj):
-        return pretty_json(obj.request_headers)
+    request_headers_pretty = pretty("request_headers", "request headers")
 
-    @admin.display(description="request body")
-    def request_body_pretty(self, obj):
-        return pretty_json(obj.request_body) if obj.request_body else "-"
+    request_body_pretty = pretty("request_body", "request body")
 
-    @admin.display(description="response headers")
-    def response_headers_pretty(self, obj):
-        return pretty_json(obj.response_headers)
+    response_headers_pretty = pretty("response_headers", "response headers")
 
-    @admin.display(description="response body")
-    def response_body_pretty(self, obj):
-        return pretty_json(obj.response_body) if obj.response_body else "-"
+    response_body_pretty = pretty("response_body", "response body")

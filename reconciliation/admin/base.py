@@ -93,6 +93,17 @@ def secret_input(label: str) -> forms.CharField:
     )
 
 
+def pretty(name: str, label: str):
+    """A read-only admin column showing JSON field `name` indented ('-' when empty)."""
+
+    @admin.display(description=label)
+    def show(self, obj):
+        value = getattr(obj, name)
+        return pretty_json(value) if value not in (None, "") else "-"
+
+    return show
+
+
 def secret_state(name: str):
     """A read-only admin column that says whether secret `name` is stored, never what it is."""
 

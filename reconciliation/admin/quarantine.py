@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from reconciliation.admin.audit import admin_link
-from reconciliation.admin.base import pretty_json
+from reconciliation.admin.base import ReadOnlyAdmin, pretty
 from reconciliation.models import QuarantineItem
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.quarantine import (
@@ -139,7 +139,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(QuarantineItem)
-class QuarantineItemAdmin(admin.ModelAdmin):
+class QuarantineItemAdmin(ReadOnlyAdmin):
     list_display = ("reason", "source_ref", "summary", "status", "proposed_date", "age")
     list_filter = (StatusFilter, "reason", "shop", AgeFilter)
     search_fields = ("source_ref", "message")
@@ -176,16 +176,7 @@ class QuarantineItemAdmin(admin.ModelAdmin):
         ("Planned document and Xero's messages", {"fields": ["details_pretty"]}),
     ]
 
-    # Nothing is edited directly: every change is a decision through the services.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+    # Nothing is edited directly (ReadOnlyAdmin): every change is a decision through the services.
     def has_decide_permission(self, request):
         return request.user.has_perm(DECIDE)
 
@@ -197,9 +188,7 @@ class QuarantineItemAdmin(admin.ModelAdmin):
     def posting_summary(self, obj):
         return admin_link(obj.posting)
 
-    @admin.display(description="details")
-    def details_pretty(self, obj):
-        return pretty_json(obj.details)
+    details_pretty = pretty("details", "details")
 
     # --- actions ----------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from reconciliation.admin.base import (
     SecretsAdminMixin,
     SecretsForm,
     SpreadsheetAdmin,
-    pretty_json,
+    pretty,
     secret_input,
     secret_state,
 )
@@ -270,10 +270,6 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
     access_token_state = secret_state("access_token")
 
-    @admin.display(description="accounts")
-    def accounts_pretty(self, obj):
-        return pretty_json(obj.accounts)
+    accounts_pretty = pretty("accounts", "accounts")
 
-    @admin.display(description="tax rates")
-    def tax_rates_pretty(self, obj):
-        return pretty_json(obj.tax_rates)
+    tax_rates_pretty = pretty("tax_rates", "tax rates")
