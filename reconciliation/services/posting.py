@@ -90,6 +90,12 @@ def _lookup(client, posting: XeroPosting) -> dict | None:
     except ConnectorError as exc:
         if exc.kind == ErrorKind.AUTH:
             _request_failed(posting, exc)
+        elif posting.attempts >= MAX_ATTEMPTS:
+            _hold(
+                posting,
+                Reason.RETRIES_EXHAUSTED,
+                [f"{posting.attempts} attempts; cannot tell if Xero has it: {exc}"],
+            )
         else:
             _set_state(
                 posting,
