@@ -149,3 +149,11 @@ class SecretsAdminMixin:
             (title, {**options, "fields": [f for f in options["fields"] if not f.startswith(SECRET_PREFIX)]})
             for title, options in fieldsets
         ]
+
+
+def secrets_form(model, secret_fields: tuple[str, ...]) -> type[SecretsForm]:
+    """A SecretsForm for `model`: each encrypted field left out, a write-only `new_<field>` instead."""
+    attrs = {f"new_{name}": secret_input(f"New {name.replace('_', ' ')}") for name in secret_fields}
+    attrs["secret_fields"] = secret_fields
+    attrs["Meta"] = type("Meta", (), {"model": model, "exclude": secret_fields})
+    return type(f"{model.__name__}Form", (SecretsForm,), attrs)

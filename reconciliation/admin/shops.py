@@ -9,11 +9,10 @@ from django.contrib import admin
 
 from reconciliation.admin.base import (
     SecretsAdminMixin,
-    SecretsForm,
     SpreadsheetAdmin,
     pretty,
-    secret_input,
     secret_state,
+    secrets_form,
 )
 from reconciliation.models import Shop, ShopConnection, XeroConnection
 from reconciliation.resources import (
@@ -23,16 +22,7 @@ from reconciliation.resources import (
     validate_timezone,
 )
 
-
-class ShopConnectionForm(SecretsForm):
-    secret_fields = ("app_secret", "access_token", "refresh_token")
-    new_app_secret = secret_input("New app secret")
-    new_access_token = secret_input("New access token")
-    new_refresh_token = secret_input("New refresh token")
-
-    class Meta:
-        model = ShopConnection
-        exclude = ("app_secret", "access_token", "refresh_token")
+ShopConnectionForm = secrets_form(ShopConnection, ("app_secret", "access_token", "refresh_token"))
 
 
 SHOP_CONNECTION_FIELDSETS = [
@@ -177,15 +167,7 @@ class ShopAdmin(SpreadsheetAdmin):
         return fields
 
 
-class XeroConnectionForm(SecretsForm):
-    secret_fields = ("client_secret", "refresh_token", "access_token")
-    new_client_secret = secret_input("New client secret")
-    new_refresh_token = secret_input("New refresh token")
-    new_access_token = secret_input("New access token")
-
-    class Meta:
-        model = XeroConnection
-        exclude = ("client_secret", "refresh_token", "access_token")
+XeroConnectionForm = secrets_form(XeroConnection, ("client_secret", "refresh_token", "access_token"))
 
 
 @admin.register(XeroConnection)
