@@ -8,6 +8,7 @@ import pytest
 from connectors.errors import ErrorKind
 from connectors.xero import auth
 from connectors.xero.errors import XeroError
+from tests.connectors.scripted import Scripted
 
 CLIENT_ID = "C1D2E3F4A5B6"
 CLIENT_SECRET = "s3cr3t-client-secret"
@@ -15,20 +16,8 @@ NOW = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 
 
-class Identity:
-    """A MockTransport for Xero's identity server and connections endpoint."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self.handle)
-
-    def handle(self, request):
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+class Identity(Scripted):
+    """Xero's identity server and connections endpoint, answering in turn."""
 
     def form(self, n=0):
         return {k: v[0] for k, v in parse_qs(self.requests[n].content.decode()).items()}

@@ -8,6 +8,7 @@ import pytest
 from connectors.errors import ErrorKind
 from connectors.xero.client import ElementResult, XeroClient, dumps
 from connectors.xero.errors import XeroError
+from tests.connectors.scripted import Scripted
 
 TENANT = "0f6a7b6e-3a1c-4a59-9f1e-2f0e1c2d3b4a"
 TOKEN = "eyJ-secret-access-token"
@@ -52,20 +53,8 @@ def failed(element, *messages, warnings=()):
     }
 
 
-class Xero:
-    """A MockTransport that answers requests in turn with the given responses or exceptions."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self.handle)
-
-    def handle(self, request):
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+class Xero(Scripted):
+    """Xero's API answering in turn with the given responses or exceptions."""
 
 
 def make_client(xero, **kwargs):
