@@ -53,8 +53,7 @@ class Statement(models.Model):
     class State(models.TextChoices):
         FETCHED = "fetched", "Fetched"
         HELD = "held", "Held (quarantined)"
-        PLANNED = "planned", "Planned"
-        POSTED = "posted", "Posted"
+        PLANNED = "planned", "Planned (see its postings for what reached Xero)"
 
     shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="statements")
     statement_id = models.CharField(max_length=64)
