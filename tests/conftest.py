@@ -40,6 +40,8 @@ def _isolated_outside_world(settings, monkeypatch):
     from reconciliation.services import xero_access
 
     settings.CREDENTIALS_KEYS = [TEST_CREDENTIALS_KEY]
+    # Test users need no slow key stretching (PBKDF2 made the suite four times slower).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.RATE_LIMIT_STORAGE = "memory://"
     monkeypatch.setattr(Conf, "SYNC", True)  # django-q2 runs tasks inline, as STYLE.md asks for tests
     slept: list[float] = []
