@@ -117,6 +117,9 @@ else:
 XERO_OPENAPI_SPEC = Path(
     env_str("XERO_OPENAPI_SPEC", str(BASE_DIR.parent / "shared" / "specs" / "xero_accounting.yaml"))
 )
+# TikTok Shop's published OpenAPI description (finance.json, order.json, ...): the TikTok sandbox and
+# every TikTok fixture are validated against it.
+TIKTOK_OPENAPI_DIR = Path(env_str("TIKTOK_OPENAPI_DIR", str(BASE_DIR.parent / "shared" / "specs" / "tiktok")))
 
 # Rate-limit storage shared by all workers: Redis when configured, otherwise this process only.
 RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")

@@ -25,6 +25,7 @@ from import_export.formats import base_formats
 from import_export.results import Result, RowResult
 
 from reconciliation.domain import tiktok_normalise
+from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.models import ComponentMapping, Shop
 from reconciliation.models.shops import Channel
 
@@ -53,6 +54,13 @@ TIKTOK_LEAVES = {
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+def missing_timezone_message(region: str) -> str:
+    return (
+        f"region {region!r} has no default time zone for statement dates: set the shop's time zone "
+        "(an IANA name such as Europe/Berlin)"
+    )
 
 
 def validate_timezone(value: str) -> None:
@@ -347,8 +355,8 @@ class ShopResource(SpreadsheetResource):
     )
     region = fields.Field("region", "region", ValidatedWidget(transform=str.upper))
     currency = fields.Field("currency", "currency", ValidatedWidget(validate_currency, transform=str.upper))
-    # A blank time zone means the model's default, UTC.
-    timezone = fields.Field("timezone", "timezone", ValidatedWidget(validate_timezone, blank_value="UTC"))
+    # A blank time zone means the region's (domain/tiktok_time.py); a region without one needs it set.
+    timezone = fields.Field("timezone", "timezone", ValidatedWidget(validate_timezone, blank_value=""))
 
     def before_import(self, dataset, **kwargs):
         # The admin passes who is importing; the command line (a trusted operator shell) does not.
@@ -356,11 +364,14 @@ class ShopResource(SpreadsheetResource):
         super().before_import(dataset, **kwargs)
 
     def row_errors(self, instance) -> dict[str, str]:
+        errors = {}
+        if shop_timezone(instance.region, instance.timezone) is None:
+            errors["timezone"] = missing_timezone_message(instance.region)
         user = getattr(self, "_user", None)
         if user is None or instance.pk is None or user.has_perm(POSTING_SETTINGS_PERMISSION):
-            return {}
+            return errors
         stored = Shop.objects.get(pk=instance.pk)
-        return {
+        return errors | {
             name: "only Finance may change a shop's posting mode and accounts"
             for name in Shop.POSTING_SETTINGS
             if getattr(stored, name) != getattr(instance, name)

@@ -29,6 +29,18 @@ def xero_spec_path():
     return path
 
 
+@pytest.fixture
+def tiktok_spec():
+    from connectors.tiktok.openapi import TikTokSpec
+
+    folder = settings.TIKTOK_OPENAPI_DIR
+    need(
+        (folder / "finance.json").exists(),
+        f"TikTok's OpenAPI description is not in {folder} (set TIKTOK_OPENAPI_DIR or put ../shared beside the repo)",
+    )
+    return TikTokSpec.load(folder)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outside_world(settings, monkeypatch):
     """Every test starts with no sandboxes installed and fresh rate-limit windows; a back-off wait

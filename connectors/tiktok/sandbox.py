@@ -14,6 +14,8 @@ from collections.abc import Callable
 import httpx
 
 from . import errors
+from .openapi import TikTokSpec
+from .sandbox_data import statement_page_data
 from .signing import verify
 
 # Codes for rejections whose real TikTok codes we could not confirm; `classify` reads them as
@@ -69,12 +71,16 @@ class TikTokSandbox:
         app_secret: str = "sandbox-secret",
         access_token: str = "sandbox-token",
         now: Callable[[], float] = time.time,
+        spec: TikTokSpec | None = None,
     ):
+        """`spec`: TikTok's description; when given, every successful API response is checked
+        against it before it is served (SpecViolation), as the Xero sandbox does with Xero's file."""
         self.app_key = app_key
         self.app_secret = app_secret
         self.access_token = access_token
         self.refresh_token = "sandbox-refresh"
         self.now = now
+        self.spec = spec
         self.faults = Faults()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.transport = httpx.MockTransport(self._handle)
@@ -130,7 +136,10 @@ class TikTokSandbox:
                 data = self._api(request, params)
         except Rejected as rejected:
             return self._reply(rejected.code, str(rejected), None, rejected.status, rejected.headers)
-        return self._reply(0, "Success", data)
+        response = self._reply(0, "Success", data)
+        if self.spec is not None and self.spec.describes(request.method, request.url.path):
+            self.spec.validate_response(request.method, request.url.path, response.json())
+        return response
 
     def _reply(self, code: int, message: str, data, status: int = 200, headers=None) -> httpx.Response:
         self._served += 1
@@ -201,16 +210,7 @@ class TikTokSandbox:
         statement, transactions = self._statements[cipher][statement_id]
         items, token = _page(transactions, params)
         return {
-            "statement_id": statement["id"],
-            "statement_time": statement["statement_time"],
-            "currency": statement["currency"],
-            "settlement_amount": statement["settlement_amount"],
-            "revenue_amount": statement["revenue_amount"],
-            "shipping_cost_amount": statement["shipping_cost_amount"],
-            # The statement list calls it `fee_amount`; the transactions page `fee_tax_amount`.
-            "fee_tax_amount": statement.get("fee_tax_amount", statement["fee_amount"]),
-            "adjustment_amount": statement["adjustment_amount"],
-            "total_count": len(transactions),
+            **statement_page_data(statement, transactions),
             "next_page_token": token,
             "transactions": items,
         }

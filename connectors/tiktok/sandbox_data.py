@@ -1,4 +1,8 @@
-"""Deterministic demo statements for the TikTok sandbox, shaped like the Partner API's finance data.
+"""Deterministic demo statements for the TikTok sandbox, in the shapes of TikTok's description.
+
+Statements are entries of GET /finance/202309/statements, transactions those of the 202501
+statement-transactions pages, payments entries of GET /finance/202309/payments; every key is one
+TikTok declares (tests validate each served page against specs/tiktok/finance.json).
 
 Every amount is computed in Decimal from quantised parts, so each breakdown group equals the sum of
 its leaves, each transaction's groups sum to its settlement amount, and the transactions sum to the
@@ -189,7 +193,7 @@ def _order(day: _Day, sale: _Sale) -> dict:
     }
     shipping_info = {
         "platform_shipping_fee_discount_amount": sale.platform_shipping,
-        "customer_shipping_fee_amount": sale.customer_shipping,
+        "customer_shipping_fee": sale.customer_shipping,
     }
     return _transaction(
         day, "ORDER", sale, revenue, shipping, sale.fees, info=info, shipping_info=shipping_info
@@ -217,9 +221,13 @@ def _refund(day: _Day, sale: _Sale) -> dict:
 
 
 def _adjustment(day: _Day, kind: str) -> dict:
+    """An adjustment names its order in adjustment_order_id and carries an adjustment_id instead of
+    an order_id (TikTok: "Each transaction can only be associated with an order ID or an adjustment ID")."""
     sale = _Sale(day.new_id(18), day.statement_time - 20 * DAY, ZERO, ZERO, ZERO, ZERO, ZERO, {})
     amount = day.cents(*ADJUSTMENTS[kind])
-    return _transaction(day, kind, sale, {}, {}, _no_fees(day), adjustment=amount)
+    transaction = _transaction(day, kind, sale, {}, {}, _no_fees(day), adjustment=amount)
+    del transaction["order_id"], transaction["order_create_time"]
+    return {"adjustment_id": day.new_id(19), "adjustment_order_id": sale.order_id, **transaction}
 
 
 def _no_fees(day: _Day) -> dict[str, Decimal]:
@@ -244,7 +252,7 @@ def _transaction(
     groups = {"revenue": sum(revenue.values()), "shipping": sum(shipping.values())}
     groups["fee_tax"] = sum(fees.values()) + sum(tax.values())
     shipping_info = shipping_info or dict.fromkeys(
-        ("platform_shipping_fee_discount_amount", "customer_shipping_fee_amount"), ZERO
+        ("platform_shipping_fee_discount_amount", "customer_shipping_fee"), ZERO
     )
     info = info or dict.fromkeys(
         ("customer_payment_amount", "platform_discount_amount", "sales_tax_amount"), ZERO
@@ -254,7 +262,6 @@ def _transaction(
         "type": kind,
         "order_id": sale.order_id,
         "order_create_time": sale.create_time,
-        "currency": day.currency,
         "settlement_amount": money(sum(groups.values()) + adjustment),
         "revenue_amount": money(groups["revenue"]),
         "revenue_breakdown": _strings(revenue),
@@ -284,6 +291,7 @@ def _summary(day: _Day, transactions: list[dict]) -> dict:
         "currency": day.currency,
         "payment_id": day.new_id(19),
         "payment_status": "PAID",
+        "payment_time": day.statement_time + DAY,
         "revenue_amount": money(revenue),
         "fee_amount": money(_total(transactions, "fee_tax_amount")),
         "adjustment_amount": money(_total(transactions, "adjustment_amount")),
@@ -308,8 +316,34 @@ def _payment(day: _Day, statement: dict) -> dict:
     }
 
 
+def statement_page_data(statement: dict, transactions: list[dict]) -> dict:
+    """The statement-level part of a 202501 statement-transactions page `data` (no paging keys).
+
+    The totals are the statement's own (its GET /finance/202309/statements entry), so a statement
+    whose transactions disagree with it (make_inconsistent) is served as TikTok would serve it.
+    The reserve sits outside the settlement: payable = settlement + reserve (TikTok's formula)."""
+    settlement = Decimal(statement["settlement_amount"])
+    reserve = sum((Decimal(tx.get("reserve_amount") or "0") for tx in transactions), ZERO)
+    return {
+        "id": statement["id"],
+        "create_time": statement["statement_time"],
+        "status": "SETTLED",
+        "currency": statement["currency"],
+        "total_settlement_amount": money(settlement),
+        "total_reserve_amount": money(reserve),
+        "payable_amount": money(settlement + reserve),
+        "total_settlement_breakdown": {
+            "total_revenue_amount": statement["revenue_amount"],
+            "total_shipping_cost_amount": statement["shipping_cost_amount"],
+            "total_fee_tax_amount": statement["fee_amount"],
+            "total_adjustment_amount": statement["adjustment_amount"],
+        },
+        "total_count": len(transactions),
+    }
+
+
 def _total(transactions: list[dict], key: str) -> Decimal:
-    return sum((Decimal(tx[key]) for tx in transactions), ZERO)
+    return sum((Decimal(tx.get(key) or "0") for tx in transactions), ZERO)
 
 
 def _strings(amounts: dict[str, Decimal]) -> dict[str, str]:

@@ -14,10 +14,12 @@ from reconciliation.admin.base import (
     secret_state,
     secrets_form,
 )
+from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.models import Shop, ShopConnection, XeroConnection
 from reconciliation.resources import (
     POSTING_SETTINGS_PERMISSION,
     ShopResource,
+    missing_timezone_message,
     validate_currency,
     validate_timezone,
 )
@@ -111,8 +113,16 @@ class ShopForm(forms.ModelForm):
 
     def clean_timezone(self):
         value = self.cleaned_data["timezone"].strip()
-        validate_timezone(value)
+        if value:
+            validate_timezone(value)
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        region = cleaned.get("region") or ""
+        if "timezone" in cleaned and shop_timezone(region, cleaned["timezone"]) is None:
+            self.add_error("timezone", missing_timezone_message(region))
+        return cleaned
 
 
 @admin.register(Shop)

@@ -1,11 +1,16 @@
 """Money rules (DESIGN.md 3): Decimal only, quantised at the edges, splits that sum exactly."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 # Minor units per ISO 4217; anything not listed has 2.
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "IDR": 0, "CLP": 0, "HUF": 2, "KWD": 3, "BHD": 3}
 
 ZERO = Decimal("0")
+# Every amount column holds 14 digits with 2 decimals; a larger figure is not money we can store,
+# and is far beyond any real statement, so it is refused where it enters.
+MAX_AMOUNT = Decimal("1000000000000")
+_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 class AmountError(ValueError):
@@ -13,22 +18,22 @@ class AmountError(ValueError):
 
 
 def parse_amount(value, *, where: str = "") -> Decimal:
-    """Parse a channel amount. Channels send strings; a float has already lost cents, so reject it."""
-    if isinstance(value, (bool, float)):
-        raise AmountError(f"{where or 'amount'}: {value!r} is not a decimal string")
-    if isinstance(value, int):
-        return Decimal(value)
-    if not isinstance(value, str):
-        raise AmountError(f"{where or 'amount'}: {value!r} is not a decimal string")
-    text = value.strip()
+    """A channel amount (a plain decimal string such as "-12.30"; "" means 0) as Decimal.
+
+    Raises AmountError for floats (they have already lost cents), exponents ("1E+400"), NaN or
+    infinity, text that is not a number, and magnitudes of 10^12 or more.
+    """
+    label = where or "amount"
+    if isinstance(value, (bool, float)) or not isinstance(value, (int, str)):
+        raise AmountError(f"{label}: {value!r} is not a decimal string")
+    text = str(value).strip()
     if text == "":
         return ZERO
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise AmountError(f"{where or 'amount'}: {value!r} is not a decimal string") from exc
-    if not amount.is_finite():
-        raise AmountError(f"{where or 'amount'}: {value!r} is not a finite amount")
+    if not _PLAIN_DECIMAL.match(text):
+        raise AmountError(f"{label}: {value!r} is not a plain decimal amount")
+    amount = Decimal(text)
+    if abs(amount) >= MAX_AMOUNT:
+        raise AmountError(f"{label}: {value!r} is out of range (at most 999,999,999,999.99)")
     return amount
 
 

@@ -1,226 +1,303 @@
-"""Raw TikTok 202501 statement-transaction pages -> StatementFacts (DESIGN.md 4.2).
+"""Raw TikTok 202501 statement-transaction pages -> StatementFacts (docs/ARCHITECTURE.md).
 
-Every additive numeric leaf becomes a component. Leaves not on the allow-list are kept as
-information; if the known leaves of a group do not add up to the group total, the difference
-becomes `<group>.unclassified` naming the unknown leaves, so a field TikTok adds tomorrow is
-never lost.
+Input: the pages of `GET /finance/202501/statements/{statement_id}/statement_transactions`, each the
+whole envelope `{code, message, request_id, data}` or its `data`, in page order. The page `data`
+carries the statement (`id`, `create_time` in unix seconds, `status`, `currency`,
+`total_settlement_amount`, `total_reserve_amount`, `payable_amount`, `total_settlement_breakdown`,
+`total_count`) and a page of `transactions`. Field names are TikTok's published description.
+
+Every additive leaf (tiktok_leaves) becomes a component. A group total that its known leaves do not
+explain becomes `<group>.unclassified` when an undeclared leaf is present (a field TikTok added), and
+SOURCE_INCONSISTENT when none is (TikTok's figures disagree with themselves): never a silent
+catch-all posting. Whatever cannot be read (wrong types, bad amounts, a missing id) holds the
+statement with a readable reason; this module never raises on any JSON input.
+
+Signs: TikTok's formulas are printed as `revenue - shipping - fee_tax - adjustment`, but its amounts
+are signed (fees and costs negative, as in its own examples `fee_tax_amount: "-30"`), so the
+settlement is their sum. The statement's breakdown totals are accepted in either sign (see
+`_statement_total_problems`).
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
+from decimal import Decimal
 
+from reconciliation.domain import tiktok_leaves as leaves
 from reconciliation.domain.money import ZERO, AmountError, parse_amount, quantize
 from reconciliation.domain.tiktok import Component, StatementFacts, StatementTransaction
+from reconciliation.domain.tiktok_time import local_date
 from reconciliation.planning.types import Problem
 
-# Additive leaves per group for the 202501 statement_transactions API. Anything else is information
-# (e.g. affiliate_commission_amount_before_pit explains affiliate_commission_amount, it does not add).
-REVENUE_LEAVES = frozenset(
-    {
-        "subtotal_before_discount_amount",
-        "seller_discount_amount",
-        "refund_subtotal_before_discount_amount",
-        "seller_discount_refund_amount",
-        "cod_service_fee_amount",
-        "refund_cod_service_fee_amount",
-    }
+# Kept for the spreadsheet validation, which lists what a component-map row may name.
+REVENUE_LEAVES, SHIPPING_LEAVES, FEE_LEAVES, TAX_LEAVES = (
+    leaves.REVENUE,
+    leaves.SHIPPING,
+    leaves.FEE,
+    leaves.TAX,
 )
-SHIPPING_LEAVES = frozenset(
-    {
-        "actual_shipping_fee_amount",
-        "shipping_fee_discount_amount",
-        "customer_paid_shipping_fee_amount",
-        "return_shipping_fee_amount",
-        "replacement_shipping_fee_amount",
-        "exchange_shipping_fee_amount",
-        "signature_confirmation_fee_amount",
-        "shipping_insurance_fee_amount",
-        "fbt_shipping_cost_amount",
-        "return_shipping_label_fee_amount",
-        "refunded_customer_shipping_fee_amount",
-        "shipping_fee_subsidy_amount",
-        "customer_shipping_fee_offset_amount",
-    }
-)
-FEE_LEAVES = frozenset(
-    {
-        "platform_commission_amount",
-        "referral_fee_amount",
-        "transaction_fee_amount",
-        "affiliate_commission_amount",
-        "affiliate_partner_commission_amount",
-        "affiliate_ads_commission_amount",
-        "sfp_service_fee_amount",
-        "refund_administration_fee_amount",
-        "live_specials_fee_amount",
-        "voucher_xtra_service_fee_amount",
-        "flash_sales_service_fee_amount",
-        "bonus_cashback_service_fee_amount",
-        "cofunded_promotion_service_fee_amount",
-        "mall_service_fee_amount",
-        "fbt_fulfillment_fee_amount",
-        "campaign_resource_fee_amount",
-        "dynamic_commission_amount",
-        "small_order_fee_amount",
-        "external_affiliate_marketing_fee_amount",
-    }
-)
-TAX_LEAVES = frozenset(
-    {
-        "vat_amount",
-        "local_vat_amount",
-        "gst_amount",
-        "sst_amount",
-        "iva_amount",
-        "isr_amount",
-        "import_vat_amount",
-        "customs_duty_amount",
-        "customs_clearance_amount",
-        "anti_dumping_duty_amount",
-    }
-)
+INCONSISTENT = "SOURCE_INCONSISTENT"
 
-# group name -> (total field, breakdown field, {sub-object or None: allowed leaves})
-GROUPS = {
-    "revenue": ("revenue_amount", "revenue_breakdown", {None: REVENUE_LEAVES}),
-    "shipping": ("shipping_cost_amount", "shipping_cost_breakdown", {None: SHIPPING_LEAVES}),
-    "fee_tax": ("fee_tax_amount", "fee_tax_breakdown", {"fee": FEE_LEAVES, "tax": TAX_LEAVES}),
-}
+
+class Unreadable(ValueError):
+    """Source data that is not in the shape TikTok describes; the message says where and why."""
 
 
 def statement_facts(
-    pages: list[dict], *, timezone: str = "UTC", ref: Callable[[str], str] = lambda sid: f"statement {sid}"
+    pages: list, *, timezone: str = "UTC", ref: Callable[[str], str] = lambda sid: f"statement {sid}"
 ) -> tuple[StatementFacts | None, list[Problem]]:
-    """Normalise the pages of one statement. Returns (None, problems) when the data cannot be read."""
-    pages = [(page.get("data") if "code" in page else page) or {} for page in pages]
-    if not pages:
-        return None, [Problem("SOURCE_INCONSISTENT", "the statement has no transaction pages", ref("?"))]
-    head = pages[0]
-    statement_id = str(head.get("statement_id") or head.get("id") or "?")
+    """Normalise the pages of one statement.
+
+    Returns (facts, problems); facts is None when the data cannot be read at all, and then problems
+    says why (SOURCE_INCONSISTENT). `timezone` is the IANA zone the statement date is read in.
+    """
+    statement_id = _statement_id(pages)
+    where = ref(statement_id or "?")
     try:
-        facts, problems = _build(pages, head, statement_id, timezone, ref(statement_id))
-    except (AmountError, KeyError, TypeError, ValueError) as exc:
-        return None, [Problem("SOURCE_INCONSISTENT", f"unreadable statement data: {exc}", ref(statement_id))]
-    return facts, problems
+        if statement_id is None:
+            raise Unreadable("the statement has no id (data.id)")
+        datas = [_page_data(page, number) for number, page in enumerate(pages, start=1)]
+        facts = _build(datas, statement_id, timezone)
+    except (Unreadable, AmountError) as exc:
+        return None, [Problem(INCONSISTENT, f"{where}: unreadable statement data: {exc}", where)]
+    return facts, _consistency_problems(facts, datas, where)
 
 
-def _build(pages, head, statement_id, timezone, ref):
-    raw_transactions = [
-        t for page in pages for t in (page.get("transactions") or page.get("statement_transactions") or [])
-    ]
-    transactions = tuple(_transaction(t, statement_id) for t in raw_transactions)
-    currency = str(head.get("currency") or (raw_transactions[0].get("currency") if raw_transactions else ""))
-    settlement = parse_amount(head["settlement_amount"], where=f"{ref} settlement_amount")
-    when = datetime.fromtimestamp(int(head["statement_time"]), tz=UTC).astimezone(ZoneInfo(timezone))
-    facts = StatementFacts(
-        statement_id=statement_id,
-        statement_date=when.date(),
-        currency=currency,
-        settlement_amount=settlement,
-        transactions=transactions,
+def _statement_id(pages) -> str | None:
+    try:
+        head = _page_data(pages[0], 1)
+    except (Unreadable, IndexError, TypeError, KeyError):
+        return None
+    value = head.get("id")
+    return (
+        str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) else None
     )
-    return facts, _consistency_problems(facts, head, raw_transactions, ref)
 
 
-def _consistency_problems(facts: StatementFacts, head: dict, raw: list[dict], ref: str) -> list[Problem]:
-    problems = []
-    amounts = [facts.settlement_amount] + [c.amount for c in facts.components()]
-    too_fine = sorted({str(a) for a in amounts if facts.currency and a != quantize(a, facts.currency)})
-    if too_fine:
-        # Xero takes 2 dp (0 for JPY); rounding TikTok's figures here would be a guess.
-        problems.append(
-            Problem(
-                "SOURCE_INCONSISTENT",
-                f"amounts finer than {facts.currency} allows: {', '.join(too_fine[:5])}",
-                ref,
-            )
-        )
-    ids = [t.id for t in facts.transactions]
-    if len(set(ids)) != len(ids):
-        problems.append(Problem("SOURCE_INCONSISTENT", "a transaction id appears twice across pages", ref))
-    expected_count = head.get("total_count")
-    if expected_count is not None and int(expected_count) != len(raw):
-        problems.append(
-            Problem(
-                "SOURCE_INCONSISTENT",
-                f"TikTok reports {expected_count} transactions but the pages hold {len(raw)}",
-                ref,
-            )
-        )
-    for txn in facts.transactions:
-        total = sum((c.amount for c in txn.components), ZERO)
-        if total != txn.settlement_amount:
-            problems.append(
-                Problem(
-                    "SOURCE_INCONSISTENT",
-                    f"transaction {txn.id}: its groups add up to {total}, "
-                    f"its settlement_amount is {txn.settlement_amount}",
-                    ref,
-                )
-            )
-    txn_sum = sum((t.settlement_amount for t in facts.transactions), ZERO)
-    if txn_sum != facts.settlement_amount:
-        problems.append(
-            Problem(
-                "SOURCE_INCONSISTENT",
-                f"transactions add up to {txn_sum}, the statement settlement_amount is {facts.settlement_amount}",
-                ref,
-            )
-        )
-    return problems
+def _page_data(page, number: int) -> dict:
+    if not isinstance(page, dict):
+        raise Unreadable(f"page {number} is not a JSON object")
+    data = page.get("data") if "code" in page or "data" in page else page
+    if not isinstance(data, dict):
+        raise Unreadable(f"page {number} has no data object")
+    return data
 
 
-def _transaction(raw: dict, statement_id: str) -> StatementTransaction:
-    txn_id = str(raw.get("id") or "?")
-    where = f"statement {statement_id} transaction {txn_id}"
+def _obj(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Unreadable(f"{where} is {type(value).__name__}, not an object")
+    return value
+
+
+def _amount(container: dict, key: str, where: str, *, default: str | None = "0") -> Decimal:
+    value = container.get(key, default)
+    if value is None:
+        raise Unreadable(f"{where}.{key} is missing")
+    return parse_amount(value, where=f"{where}.{key}")
+
+
+def _unix_date(value, timezone: str, where: str) -> date:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise Unreadable(f"{where} is {value!r}, not a unix time in seconds")
+    try:
+        return local_date(int(value), timezone)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise Unreadable(f"{where} {value!r} is not a usable time: {exc}") from exc
+
+
+def _build(datas: list[dict], statement_id: str, timezone: str) -> StatementFacts:
+    head = datas[0]
+    raw = []
+    for number, data in enumerate(datas, start=1):
+        page_transactions = data.get("transactions") or []
+        if not isinstance(page_transactions, list):
+            raise Unreadable(f"page {number} transactions is not a list")
+        raw += page_transactions
+    transactions = tuple(_transaction(t, i) for i, t in enumerate(raw, start=1))
+    where = "data"
+    settlement = _amount(head, "total_settlement_amount", where, default=None)
+    reserve = _statement_reserve(head, transactions)
+    currency = head.get("currency")
+    if not isinstance(currency, str) or len(currency) != 3:
+        raise Unreadable(f"data.currency is {currency!r}, not an ISO 4217 code")
+    breakdown = _obj(head.get("total_settlement_breakdown"), "data.total_settlement_breakdown")
+    totals = {
+        group: _amount(breakdown, total_field, "data.total_settlement_breakdown", default=None)
+        for group, total_field in _STATEMENT_TOTALS.items()
+        if breakdown.get(total_field) not in (None, "")
+    }
+    payable = head.get("payable_amount")
+    count = head.get("total_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        raise Unreadable(f"data.total_count is {count!r}, not a whole number")
+    return StatementFacts(
+        statement_id=statement_id,
+        statement_date=_unix_date(head.get("create_time"), timezone, "data.create_time"),
+        currency=currency.upper(),
+        settlement_amount=settlement,
+        reserve_amount=reserve,
+        transactions=transactions,
+        status=str(head.get("status") or ""),
+        stated_payable=None if payable in (None, "") else _amount(head, "payable_amount", where),
+        stated_totals=totals,
+        stated_count=count,
+    )
+
+
+_STATEMENT_TOTALS = {
+    "revenue": "total_revenue_amount",
+    "shipping": "total_shipping_cost_amount",
+    "fee_tax": "total_fee_tax_amount",
+    "adjustment": "total_adjustment_amount",
+}
+
+
+def _statement_reserve(head: dict, transactions: tuple[StatementTransaction, ...]) -> Decimal:
+    """The reserve of the statement, counted once: its transactions' reserve_amount when any carry
+    one, else the statement's total_reserve_amount (checked against each other elsewhere)."""
+    if any(t.reserve_amount for t in transactions):
+        return sum((t.reserve_amount for t in transactions), ZERO)
+    return _amount(head, "total_reserve_amount", "data")
+
+
+def _transaction(raw, number: int) -> StatementTransaction:
+    if not isinstance(raw, dict):
+        raise Unreadable(f"transaction {number} is {type(raw).__name__}, not an object")
+    txn_id = raw.get("id")
+    if not isinstance(txn_id, (str, int)) or isinstance(txn_id, bool) or str(txn_id) == "":
+        raise Unreadable(f"transaction {number} has no id")
+    txn_id = str(txn_id)
+    where = f"transaction {txn_id}"
     components: list[Component] = []
     information: dict = {}
-    for group, (total_field, breakdown_field, subgroups) in GROUPS.items():
-        total = parse_amount(raw.get(total_field, "0"), where=f"{where} {total_field}")
-        components += _group_components(
-            group, total, raw.get(breakdown_field) or {}, subgroups, txn_id, where, information
-        )
+    residues: list[str] = []
+    for group, (total_field, breakdown_field, subgroups, _) in leaves.GROUPS.items():
+        total = _amount(raw, total_field, where)
+        breakdown = _obj(raw.get(breakdown_field), f"{where}.{breakdown_field}")
+        found, residue = _group_components(group, total, breakdown, subgroups, txn_id, where, information)
+        components += found
+        residues += residue
     txn_type = str(raw.get("type") or "UNKNOWN").upper()
-    adjustment = parse_amount(raw.get("adjustment_amount", "0"), where=f"{where} adjustment_amount")
+    adjustment = _amount(raw, "adjustment_amount", where)
     if adjustment:
         components.append(Component(f"adjustment.{txn_type}", adjustment, txn_id))
-    reserve = parse_amount(raw.get("reserve_amount", "0"), where=f"{where} reserve_amount")
-    if reserve:
-        components.append(Component("reserve", reserve, txn_id))
-    if "supplementary_component" in raw:
-        information["supplementary_component"] = raw["supplementary_component"]
+    supplementary = raw.get("supplementary_component")
+    if supplementary is not None:
+        information["supplementary_component"] = _obj(supplementary, f"{where}.supplementary_component")
+    for key, value in raw.items():
+        if key not in leaves.TRANSACTION_AMOUNTS and not key.endswith("_breakdown"):
+            information.setdefault(key, value)
     return StatementTransaction(
         id=txn_id,
         type=txn_type,
-        order_id=str(raw.get("order_id") or ""),
-        settlement_amount=parse_amount(raw.get("settlement_amount"), where=f"{where} settlement_amount"),
+        order_id=str(
+            raw.get("order_id") or raw.get("adjustment_order_id") or raw.get("associated_order_id") or ""
+        ),
+        settlement_amount=_amount(raw, "settlement_amount", where, default=None),
         components=tuple(components),
+        reserve_amount=_amount(raw, "reserve_amount", where),
         information=information,
+        residues=tuple(residues),
     )
 
 
-def _group_components(group, total, breakdown, subgroups, txn_id, where, information) -> list[Component]:
+def _group_components(group, total, breakdown, subgroups, txn_id, where, information):
+    """(components, residue problems) of one group. Its residue is `<group>.unclassified` when an
+    undeclared leaf may explain it, else a problem naming both figures."""
     components, unknown = [], []
     for sub, allowed in subgroups.items():
-        leaves = breakdown.get(sub) or {} if sub else breakdown
-        prefix = sub or group
-        for key, value in leaves.items():
-            if isinstance(value, dict):
-                # nested supplementary_component objects explain, they do not add (DESIGN.md 4.1)
-                information[f"{prefix}.{key}"] = value
+        prefix = leaves.PREFIX[(group, sub)]
+        container = _obj(breakdown.get(sub), f"{where}.{group}.{sub}") if sub else breakdown
+        for key, value in container.items():
+            if key == "supplementary_component" or isinstance(value, dict):
+                # supplementary_component explains, it does not add (TikTok's description)
+                information[f"{prefix}.{key}"] = _obj(value, f"{where}.{prefix}.{key}")
                 continue
-            amount = parse_amount(value, where=f"{where} {prefix}.{key}")
+            amount = parse_amount(value, where=f"{where}.{prefix}.{key}")
             if key in allowed:
                 if amount:
                     components.append(Component(f"{prefix}.{key}", amount, txn_id))
             else:
                 information[f"{prefix}.{key}"] = value
-                if amount:
+                if amount and key not in leaves.FEE_INFORMATION:
                     unknown.append(f"{prefix}.{key}={value}")
     residual = total - sum((c.amount for c in components), ZERO)
-    if residual:
+    if not residual:
+        return components, []
+    if unknown:
         name = "fee.unclassified" if group == "fee_tax" else f"{group}.unclassified"
-        note = ("unknown fields present: " + ", ".join(unknown)) if unknown else "no unknown field present"
-        components.append(Component(name, residual, txn_id, note=note))
-    return components
+        note = "unknown fields present: " + ", ".join(unknown)
+        return [*components, Component(name, residual, txn_id, note=note)], []
+    return components, [
+        f"{where}: its {group} leaves add up to {total - residual}, its {leaves.GROUPS[group][0]} is {total}"
+    ]
+
+
+def _consistency_problems(facts: StatementFacts, datas: list[dict], ref: str) -> list[Problem]:
+    messages = [m for t in facts.transactions for m in t.residues]
+    amounts = [facts.settlement_amount, facts.reserve_amount] + [c.amount for c in facts.components()]
+    too_fine = sorted({str(a) for a in amounts if a != quantize(a, facts.currency)})
+    if too_fine:
+        # Xero takes 2 dp (0 for JPY); rounding TikTok's figures here would be a guess.
+        messages.append(f"amounts finer than {facts.currency} allows: {', '.join(too_fine[:5])}")
+    ids = [t.id for t in facts.transactions]
+    if len(set(ids)) != len(ids):
+        messages.append("a transaction id appears twice across pages")
+    if facts.stated_count is not None and facts.stated_count != len(ids):
+        messages.append(f"TikTok reports {facts.stated_count} transactions but the pages hold {len(ids)}")
+    for txn in facts.transactions:
+        total = sum((c.amount for c in txn.components), ZERO)
+        if total != txn.settlement_amount:
+            messages.append(
+                f"transaction {txn.id}: its groups add up to {total}, its settlement_amount is {txn.settlement_amount}"
+            )
+    txn_sum = sum((t.settlement_amount for t in facts.transactions), ZERO)
+    if txn_sum != facts.settlement_amount:
+        messages.append(
+            f"transactions add up to {txn_sum}, the statement's total_settlement_amount is {facts.settlement_amount}"
+        )
+    messages += _statement_total_problems(facts)
+    messages += _reserve_problems(facts, datas[0])
+    return [Problem(INCONSISTENT, f"{ref}: {m}", ref) for m in messages]
+
+
+def _statement_total_problems(facts: StatementFacts) -> list[str]:
+    """Each total of total_settlement_breakdown against its transactions. TikTok's formula prints
+    shipping, fees and adjustments as subtracted while its amounts are signed, so a total is
+    accepted as the signed sum or its negation; any other figure is TikTok's data disagreeing."""
+    sums = {group: ZERO for group in _STATEMENT_TOTALS}
+    for txn in facts.transactions:
+        for component in txn.components:
+            group = _group_of(component.name)
+            sums[group] += component.amount
+    problems = []
+    for group, stated in facts.stated_totals.items():
+        if stated != sums[group] and (group == "revenue" or stated != -sums[group]):
+            problems.append(
+                f"its transactions' {group} amounts add up to {sums[group]}, "
+                f"total_settlement_breakdown.{_STATEMENT_TOTALS[group]} is {stated}"
+            )
+    return problems
+
+
+def _group_of(component_name: str) -> str:
+    prefix = component_name.split(".", 1)[0]
+    return {"fee": "fee_tax", "tax": "fee_tax"}.get(prefix, prefix)
+
+
+def _reserve_problems(facts: StatementFacts, head: dict) -> list[str]:
+    problems = []
+    stated_reserve = head.get("total_reserve_amount")
+    if stated_reserve not in (None, ""):
+        stated = parse_amount(stated_reserve, where="data.total_reserve_amount")
+        if stated != facts.reserve_amount:
+            problems.append(
+                f"its transactions reserve {facts.reserve_amount}, total_reserve_amount is {stated}"
+            )
+    if facts.stated_payable is not None and facts.stated_payable != facts.payable_amount:
+        problems.append(
+            f"payable_amount is {facts.stated_payable}, total_settlement_amount + total_reserve_amount "
+            f"is {facts.payable_amount}"
+        )
+    return problems

@@ -30,7 +30,11 @@ class Shop(models.Model):
     name = models.CharField(max_length=200)
     region = models.CharField(max_length=8, help_text="Marketplace region, e.g. US, GB")
     currency = models.CharField(max_length=3)
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA zone statement dates are read in; blank: the region's (see README, Dates)",
+    )
     posting_mode = models.CharField(
         max_length=30, choices=PostingMode.choices, default=PostingMode.STATEMENT_JOURNAL
     )

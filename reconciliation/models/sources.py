@@ -60,6 +60,12 @@ class Statement(models.Model):
     statement_date = models.DateField()
     currency = models.CharField(max_length=3)
     settlement_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    reserve_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text="reserve withheld (negative) or released (positive), as last planned",
+    )
     payment_id = models.CharField(max_length=64, blank=True)
     payment_status = models.CharField(max_length=20, blank=True)
     content_hash = models.CharField(max_length=64, help_text="hash of all transaction pages together")

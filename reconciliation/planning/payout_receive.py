@@ -32,6 +32,8 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
             )
         )
     problems += checks.bank_account_problems(shop.bank_account, org, ref)
+    lines, reserve_problems = _receive_lines(payout, shop, ref)
+    problems += reserve_problems
     reference = payout_reference(payout)
     payload = {
         "Type": "RECEIVE",
@@ -40,14 +42,7 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
         "Date": payout.paid_date.isoformat(),
         "Reference": reference,
         "LineAmountTypes": "NoTax",
-        "LineItems": [
-            {
-                "Description": f"TikTok Shop {shop.name} payout {payout.payment_id}",
-                "Quantity": 1,
-                "UnitAmount": payout.amount,
-                "AccountCode": shop.clearing_account,
-            }
-        ],
+        "LineItems": lines,
     }
     problems += checks.lock_date_problems(payout.paid_date, org, ref)
     document = PlannedDocument(
@@ -58,3 +53,38 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
         lookup=("Reference", reference),
     )
     return Plan((document,), tuple(problems), checks.SKIPPED_WITHOUT_ORG if org is None else ())
+
+
+def _receive_lines(payout: PayoutFacts, shop: ShopSettings, ref: str) -> tuple[list[dict], list[Problem]]:
+    """The deposit coded to clearing; a reserve only the payment reports (its statements carry
+    none of it) moves between clearing and the reserve account here, so it is counted once and
+    clearing ends at what TikTok still owes. Lines may be negative; the total is the deposit."""
+    reserve = payout.unexplained_reserve
+    lines = [
+        {
+            "Description": f"TikTok Shop {shop.name} payout {payout.payment_id}",
+            "Quantity": 1,
+            "UnitAmount": payout.amount - reserve,
+            "AccountCode": shop.clearing_account,
+        }
+    ]
+    if not reserve:
+        return lines, []
+    if not shop.reserve_account:
+        problem = Problem(
+            "INVALID_MAPPING",
+            f"{ref}: the payment reports a reserve of {reserve} that its statements do not; set the shop's "
+            "reserve account so it can post",
+            ref,
+        )
+        return lines, [problem]
+    withheld = "withheld" if reserve < ZERO else "released"
+    lines.append(
+        {
+            "Description": f"TikTok Shop reserve {withheld}, payout {payout.payment_id}",
+            "Quantity": 1,
+            "UnitAmount": reserve,
+            "AccountCode": shop.reserve_account,
+        }
+    )
+    return lines, []

@@ -45,7 +45,7 @@ def plan_statement_journal(
         + _shop_problems(facts, shop, ref)
         + checks.currency_problems(shop.currency, org, ref)
     )
-    line_totals, unmapped = _sum_by_line(facts, rules)
+    line_totals, unmapped = _sum_by_line(facts, with_reserve_rule(rules, shop))
     problems += [_unmapped_problem(name, info, ref) for name, info in unmapped.items()]
     if problems:
         return Plan((), tuple(problems), _skipped(org))
@@ -71,6 +71,14 @@ def plan_statement_journal(
         lookup=("Narration", text),
     )
     return Plan((document,), tuple(problems), _skipped(org))
+
+
+def with_reserve_rule(rules: Mapping[str, ComponentRule], shop: ShopSettings) -> Mapping[str, ComponentRule]:
+    """Reserves post to the shop's reserve account (a current asset: money TikTok holds for the
+    seller) unless the component map names another account for `reserve`."""
+    if "reserve" in rules or not shop.reserve_account:
+        return rules
+    return {**rules, "reserve": ComponentRule(shop.reserve_account, description="TikTok Shop reserve")}
 
 
 def assert_balanced(journal: dict) -> None:
@@ -129,6 +137,8 @@ def _unmapped_problem(name: str, info: dict, ref: str) -> Problem:
         f"{ref}: component {name} ({info['amount']} over {info['count']} transaction(s)) has no account "
         "in the fee-to-account map"
     )
+    if name == "reserve":
+        message += " (set the shop's reserve account, or map the component `reserve`)"
     if notes:
         message += f" ({notes})"
     return Problem(
@@ -148,10 +158,11 @@ def _journal_lines(
         if category and option:
             line["Tracking"] = [{"Name": category, "Option": option}]
         lines.append(line)
-    if facts.settlement_amount != ZERO:
+    if facts.payable_amount != ZERO:
+        # What TikTok owes for the statement: its settlement less what it withholds as reserve.
         clearing = {
             "Description": f"TikTok Shop settlement, statement {facts.statement_id}",
-            "LineAmount": facts.settlement_amount,
+            "LineAmount": facts.payable_amount,
             "AccountCode": shop.clearing_account,
         }
         _add_tax(clearing, "", shop, org)

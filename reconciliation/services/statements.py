@@ -1,24 +1,38 @@
 """TikTok statements and payouts: store what was pulled, then plan it (pure core) into the outbox."""
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+
+from django.db.models import Sum
 
 from reconciliation import selectors
-from reconciliation.domain.money import parse_amount
+from reconciliation.domain.money import ZERO, parse_amount
 from reconciliation.domain.tiktok import PayoutFacts
-from reconciliation.domain.tiktok_normalise import statement_facts
+from reconciliation.domain.tiktok_normalise import Unreadable, statement_facts
+from reconciliation.domain.tiktok_time import local_date, shop_timezone
 from reconciliation.models import Payout, Shop, SourceRecord, Statement, XeroPosting
 from reconciliation.models.sources import SourceKind, content_hash
 from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
 from reconciliation.planning.payout_receive import plan_payout_receive
 from reconciliation.planning.statement_journal import plan_statement_journal, statement_ref
-from reconciliation.planning.types import Plan
+from reconciliation.planning.types import Plan, Problem
 from reconciliation.services.outbox import plan_apply
 from reconciliation.services.payout_gate import receive_gate
 
 
-def _local_date(unix_time, tz: str):
-    return datetime.fromtimestamp(int(unix_time), tz=UTC).astimezone(ZoneInfo(tz)).date()
+def shop_zone(shop: Shop) -> str:
+    """The shop's time zone for dates (docs/ARCHITECTURE.md, "Dates"); Unreadable when it has none."""
+    zone = shop_timezone(shop.region, shop.timezone)
+    if zone is None:
+        raise Unreadable(
+            f"shop {shop.code} has no time zone and region {shop.region!r} has no default: set the shop's time zone"
+        )
+    return zone
+
+
+def _unix(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise Unreadable(f"{where} is {value!r}, not a unix time in seconds")
+    return int(value)
 
 
 def _keep(shop: Shop, kind: str, external_id: str, sequence: int, payload) -> str:
@@ -35,8 +49,16 @@ def _keep(shop: Shop, kind: str, external_id: str, sequence: int, payload) -> st
 
 
 def statement_ingest(*, shop: Shop, statement: dict, pages: list[dict]) -> Statement:
-    """Keep the raw statement and its pages (immutable, hashed) and upsert the Statement row."""
-    statement_id = str(statement["id"])
+    """Keep the raw statement and its pages (immutable, hashed) and upsert the Statement row.
+
+    `statement` is one entry of GET /finance/202309/statements (`id`, `statement_time`,
+    `settlement_amount`, `currency`, `payment_id`, `payment_status`, ...); `pages` the 202501
+    statement-transactions pages. Raises Unreadable / AmountError for a statement we cannot store
+    (the raw pages are kept all the same).
+    """
+    statement_id = str(statement.get("id") or "")
+    if not statement_id:
+        raise Unreadable("a statement in the list has no id")
     _keep(shop, SourceKind.STATEMENT, statement_id, 0, statement)
     page_hashes = [
         _keep(shop, SourceKind.STATEMENT_TRANSACTIONS, statement_id, i, p) for i, p in enumerate(pages)
@@ -46,10 +68,13 @@ def statement_ingest(*, shop: Shop, statement: dict, pages: list[dict]) -> State
         shop=shop,
         statement_id=statement_id,
         defaults={
-            "statement_date": _local_date(statement["statement_time"], shop.timezone),
-            "currency": statement.get("currency", shop.currency),
+            "statement_date": local_date(
+                _unix(statement.get("statement_time"), f"statement {statement_id} statement_time"),
+                shop_zone(shop),
+            ),
+            "currency": str(statement.get("currency") or shop.currency)[:3],
             "settlement_amount": parse_amount(
-                statement["settlement_amount"], where=f"statement {statement_id}"
+                statement.get("settlement_amount"), where=f"statement {statement_id} settlement_amount"
             ),
             "payment_id": str(statement.get("payment_id") or ""),
             "payment_status": str(statement.get("payment_status") or ""),
@@ -62,15 +87,24 @@ def statement_ingest(*, shop: Shop, statement: dict, pages: list[dict]) -> State
 
 def statement_preview(*, pages: list[dict], shop: Shop) -> Plan:
     """The plan for a statement's pages under the shop's current maps; writes nothing."""
-    facts, problems = statement_facts(
-        pages, timezone=shop.timezone, ref=lambda sid: statement_ref(shop.code, sid)
-    )
+    return _preview(pages=pages, shop=shop)[0]
+
+
+def _preview(*, pages: list[dict], shop: Shop):
+    """(plan, facts or None) for a statement's pages."""
     org = selectors.org_settings(shop.xero_connection)
+    skipped = SKIPPED_WITHOUT_ORG if org is None else ()
+    zone = shop_timezone(shop.region, shop.timezone)
+    if zone is None:
+        ref = statement_ref(shop.code, "?")
+        message = f"shop {shop.code}: no time zone, and region {shop.region!r} has none by default: set the shop's time zone"
+        return Plan((), (Problem("INVALID_MAPPING", message, ref),), skipped), None
+    facts, problems = statement_facts(pages, timezone=zone, ref=lambda sid: statement_ref(shop.code, sid))
     if facts is None or problems:
-        return Plan((), tuple(problems), SKIPPED_WITHOUT_ORG if org is None else ())
+        return Plan((), tuple(problems), skipped), facts
     return plan_statement_journal(
         facts, shop=selectors.shop_settings(shop), rules=selectors.component_rules(shop), org=org
-    )
+    ), facts
 
 
 def _already_posted(source) -> bool:
@@ -83,18 +117,33 @@ def statement_plan(*, statement: Statement) -> Plan:
     shop = statement.shop
     if _already_posted(statement):
         return Plan((), ())
-    plan = statement_preview(pages=statement.pages(), shop=shop)
+    plan, facts = _preview(pages=statement.pages(), shop=shop)
     source_ref = statement_ref(shop.code, statement.statement_id)
     plan_apply(shop=shop, plan=plan, source_ref=source_ref, statement=statement)
     statement.state = Statement.State.HELD if plan.problems else Statement.State.PLANNED
-    statement.save(update_fields=["state", "updated_at"])
+    reserve_before = statement.reserve_amount
+    if facts is not None:
+        statement.reserve_amount = facts.reserve_amount
+    statement.save(update_fields=["state", "reserve_amount", "updated_at"])
+    if statement.reserve_amount != reserve_before:
+        # The payout's RECEIVE counts a reserve once: what its statements now carry changed.
+        for payout in Payout.objects.filter(shop=shop, payment_id=statement.payment_id).exclude(
+            payment_id=""
+        ):
+            payout_plan(payout=payout)
     return plan
 
 
 def payout_ingest(*, shop: Shop, payment: dict) -> Payout:
-    payment_id = str(payment["id"])
+    """Keep a GET /finance/202309/payments entry and upsert its Payout row (amounts are
+    `{value, currency}` objects). Raises Unreadable / AmountError for one we cannot store."""
+    payment_id = str(payment.get("id") or "")
+    if not payment_id:
+        raise Unreadable("a payment in the list has no id")
     digest = _keep(shop, SourceKind.PAYMENT, payment_id, 0, payment)
     amount = payment.get("amount") or {}
+    if not isinstance(amount, dict):
+        raise Unreadable(f"payment {payment_id} amount is not an object")
     paid = payment.get("paid_time")
     row, _ = Payout.objects.update_or_create(
         shop=shop,
@@ -105,8 +154,10 @@ def payout_ingest(*, shop: Shop, payment: dict) -> Payout:
             "currency": amount.get("currency") or shop.currency,
             "settlement_amount": _optional_amount(payment.get("settlement_amount")),
             "reserve_amount": _optional_amount(payment.get("reserve_amount")),
-            "paid_date": _local_date(paid, shop.timezone) if paid else None,
-            "created_time": datetime.fromtimestamp(int(payment["create_time"]), tz=UTC)
+            "paid_date": local_date(_unix(paid, f"payment {payment_id} paid_time"), shop_zone(shop))
+            if paid
+            else None,
+            "created_time": datetime.fromtimestamp(_unix(payment["create_time"], "create_time"), tz=UTC)
             if payment.get("create_time")
             else None,
             "content_hash": digest,
@@ -115,7 +166,9 @@ def payout_ingest(*, shop: Shop, payment: dict) -> Payout:
     return row
 
 
-def _optional_amount(money: dict | None):
+def _optional_amount(money):
+    if money is not None and not isinstance(money, dict):
+        raise Unreadable(f"{money!r} is not an amount object")
     return parse_amount(money["value"]) if money and money.get("value") not in (None, "") else None
 
 
@@ -125,7 +178,16 @@ def payout_plan(*, payout: Payout) -> Plan:
     shop = payout.shop
     if _already_posted(payout):
         return Plan((), ())
-    facts = PayoutFacts(payout.payment_id, payout.status, payout.amount, payout.currency, payout.paid_date)
+    statements = Statement.objects.filter(shop=shop, payment_id=payout.payment_id).exclude(payment_id="")
+    facts = PayoutFacts(
+        payout.payment_id,
+        payout.status,
+        payout.amount,
+        payout.currency,
+        payout.paid_date,
+        reserve_amount=payout.reserve_amount or ZERO,
+        statements_reserve=statements.aggregate(total=Sum("reserve_amount"))["total"] or ZERO,
+    )
     plan = plan_payout_receive(
         facts, shop=selectors.shop_settings(shop), org=selectors.org_settings(shop.xero_connection)
     )

@@ -56,7 +56,7 @@ def test_valid_shops_csv_creates_shops_with_normalised_values():
     assert us.posting_mode == "statement_journal" and us.line_amount_types == "NoTax"
     # case-insensitive choices are stored canonically; a blank time zone is the default, UTC
     assert uk.line_amount_types == "Inclusive"
-    assert uk.timezone == "UTC"
+    assert uk.timezone == ""  # blank: the region's zone (Europe/London for GB), never UTC by default
 
 
 def test_xlsx_written_by_a_spreadsheet_imports_the_same(tmp_path):
@@ -111,7 +111,7 @@ def test_the_command_line_exits_1_and_prints_the_errors(capsys):
     assert exit_.value.code == 1
     captured = capsys.readouterr()
     assert "row 3: posting_mode:" in captured.err
-    assert "CommandError: shops: nothing saved (2 errors)" in captured.err
+    assert "CommandError: shops: nothing saved (3 errors)" in captured.err
     assert captured.out == ""
     assert Shop.objects.count() == 0
 
@@ -305,7 +305,8 @@ def test_service_reports_counts_and_errors_as_data():
     report = mappings_import(kind="shops", path=FIXTURES / "shops_bad_row.csv", dry_run=False)
 
     assert (report.created, report.updated, report.unchanged) == (1, 0, 0)
-    assert len(report.errors) == 2 and report.errors[0].startswith("row 3: posting_mode:")
+    assert len(report.errors) == 3 and report.errors[0].startswith("row 3: posting_mode:")
+    assert report.errors[1].startswith("row 4: timezone: region 'DE' has no default time zone")
     assert Shop.objects.count() == 0
 
 

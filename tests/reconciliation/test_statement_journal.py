@@ -8,6 +8,7 @@ from reconciliation.domain.tiktok_normalise import statement_facts
 from reconciliation.planning.statement_journal import assert_balanced, plan_statement_journal
 from reconciliation.planning.types import ComponentRule
 from tests.reconciliation.planning_fixtures import UK_RULES, UK_SHOP, US_RULES, US_SHOP, load_pages, org
+from tests.support.tiktok import restate
 
 D = Decimal
 
@@ -73,7 +74,7 @@ def test_uk_vat_inclusive_statement_with_refund_and_adjustments_plans_per_tax_ty
 
 def test_transactions_that_do_not_add_up_to_the_statement_hold_it():
     pages = load_pages("us_worked_order_statement.json")
-    pages[0]["data"]["settlement_amount"] = "167.05"
+    pages[0]["data"]["total_settlement_amount"] = pages[0]["data"]["payable_amount"] = "167.05"
     _, problems = statement_facts(pages)
     assert [p.code for p in problems] == ["SOURCE_INCONSISTENT"]
     assert "167.04" in problems[0].message and "167.05" in problems[0].message
@@ -83,7 +84,7 @@ def test_groups_that_do_not_add_up_to_the_transaction_hold_it():
     pages = load_pages("us_worked_order_statement.json")
     txn = pages[0]["data"]["transactions"][0]
     txn["settlement_amount"] = "170.00"
-    pages[0]["data"]["settlement_amount"] = "170.00"
+    restate(pages[0]["data"])
     _, problems = statement_facts(pages)
     assert [p.code for p in problems] == ["SOURCE_INCONSISTENT"]
     assert "7301000000000000101" in problems[0].message
@@ -110,7 +111,7 @@ def test_unknown_field_that_changes_the_sum_surfaces_as_unclassified_naming_it()
     txn["fee_tax_breakdown"]["fee"]["brand_new_service_fee_amount"] = "-1.00"
     txn["fee_tax_amount"] = "-33.09"
     txn["settlement_amount"] = "166.04"
-    pages[0]["data"]["settlement_amount"] = "166.04"
+    restate(pages[0]["data"])
 
     result = plan(pages)
 
@@ -199,7 +200,8 @@ def test_negative_statement_credits_clearing_and_its_payout_posts_no_bank_receip
     pages = load_pages("uk_vat_refund_adjustments_statement.json")
     data = pages[0]["data"]
     data["transactions"] = [t for t in data["transactions"] if t["id"].endswith(("103", "105"))]
-    data["total_count"], data["settlement_amount"] = 2, "-26.44"
+    restate(data)
+    assert data["total_settlement_amount"] == "-26.44"
 
     result = plan(pages, UK_SHOP, UK_RULES, org("GBP"))
 

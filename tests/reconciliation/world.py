@@ -8,6 +8,7 @@ from connectors.tiktok.sandbox_data import demo_statements
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation.demo.scenario import sandbox_shop_connection, sandbox_xero_connection
 from reconciliation.models import ComponentMapping, Shop
+from tests.support.specs import tiktok_spec_if_present
 
 CIPHER = "test-cipher"
 US_MAP = {
@@ -42,7 +43,7 @@ def build_world(
 ) -> World:
     start = start or (datetime.now(UTC).date() - timedelta(days=days + 1))
     xero = XeroSandbox.demo(base_currency=base_currency)
-    tiktok = TikTokSandbox()
+    tiktok = TikTokSandbox(spec=tiktok_spec_if_present())
     tiktok.add_shop(CIPHER, "7490000000000000009", "Test US", "US", "USD")
     statements = demo_statements(region="US", currency="USD", start=start, days=days, seed=seed)
     for statement, transactions, payment in statements:

@@ -162,7 +162,7 @@ def test_pagination_returns_every_transaction_once():
     assert [len(page["transactions"]) for page in pages] == [3, 3, 1]
     assert [tx["id"] for page in pages for tx in page["transactions"]] == [f"tx{n}" for n in range(7)]
     assert pages[-1]["next_page_token"] == ""
-    assert all(page["total_count"] == 7 and page["settlement_amount"] == "7.00" for page in pages)
+    assert all(page["total_count"] == 7 and page["total_settlement_amount"] == "7.00" for page in pages)
     tokens = [params.get("page_token") for _, _, params in sandbox.requests]
     assert tokens == [None, pages[0]["next_page_token"], pages[1]["next_page_token"]]
 
