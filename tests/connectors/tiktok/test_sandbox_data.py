@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from connectors.tiktok.client import TikTokClient
-from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.tiktok.sandbox_data import demo_statements, make_inconsistent
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "tiktok" / "us_worked_order_statement.json"
