@@ -32,7 +32,8 @@ class StatementTransaction:
     released) sits outside the settlement, as TikTok's payable = settlement + reserve says.
     `order_id` is the order it concerns (order_id, else adjustment_order_id, else associated_order_id).
     `information` keeps every field that is not summed (ids, reserve status, supplementary_component);
-    `residues` are messages for group totals that its leaves do not explain.
+    `totals` are TikTok's own group totals (revenue, shipping, fee_tax, adjustment), which add up to
+    the settlement; `residues` are messages for group totals that its leaves do not explain.
     """
 
     id: str
@@ -43,6 +44,7 @@ class StatementTransaction:
     reserve_amount: Decimal = Decimal("0")
     information: dict = field(default_factory=dict, compare=False)
     residues: tuple[str, ...] = ()
+    totals: dict[str, Decimal] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -172,14 +172,15 @@ def _transaction(raw, number: int) -> StatementTransaction:
     components: list[Component] = []
     information: dict = {}
     residues: list[str] = []
+    totals: dict[str, Decimal] = {}
     for group, (total_field, breakdown_field, subgroups, _) in leaves.GROUPS.items():
-        total = _amount(raw, total_field, where)
+        total = totals[group] = _amount(raw, total_field, where)
         breakdown = _obj(raw.get(breakdown_field), f"{where}.{breakdown_field}")
         found, residue = _group_components(group, total, breakdown, subgroups, txn_id, where, information)
         components += found
         residues += residue
     txn_type = str(raw.get("type") or "UNKNOWN").upper()
-    adjustment = _amount(raw, "adjustment_amount", where)
+    adjustment = totals["adjustment"] = _amount(raw, "adjustment_amount", where)
     if adjustment:
         components.append(Component(f"adjustment.{txn_type}", adjustment, txn_id))
     supplementary = raw.get("supplementary_component")
@@ -199,6 +200,7 @@ def _transaction(raw, number: int) -> StatementTransaction:
         reserve_amount=_amount(raw, "reserve_amount", where),
         information=information,
         residues=tuple(residues),
+        totals=totals,
     )
 
 
@@ -247,7 +249,8 @@ def _consistency_problems(facts: StatementFacts, datas: list[dict], ref: str) ->
     if facts.stated_count is not None and facts.stated_count != len(ids):
         messages.append(f"TikTok reports {facts.stated_count} transactions but the pages hold {len(ids)}")
     for txn in facts.transactions:
-        total = sum((c.amount for c in txn.components), ZERO)
+        # TikTok's formula over its own group totals; leaves against totals are the residues above
+        total = sum(txn.totals.values(), ZERO)
         if total != txn.settlement_amount:
             messages.append(
                 f"transaction {txn.id}: its groups add up to {total}, its settlement_amount is {txn.settlement_amount}"
@@ -266,11 +269,7 @@ def _statement_total_problems(facts: StatementFacts) -> list[str]:
     """Each total of total_settlement_breakdown against its transactions. TikTok's formula prints
     shipping, fees and adjustments as subtracted while its amounts are signed, so a total is
     accepted as the signed sum or its negation; any other figure is TikTok's data disagreeing."""
-    sums = {group: ZERO for group in _STATEMENT_TOTALS}
-    for txn in facts.transactions:
-        for component in txn.components:
-            group = _group_of(component.name)
-            sums[group] += component.amount
+    sums = {group: sum((t.totals[group] for t in facts.transactions), ZERO) for group in _STATEMENT_TOTALS}
     problems = []
     for group, stated in facts.stated_totals.items():
         if stated != sums[group] and (group == "revenue" or stated != -sums[group]):
@@ -279,11 +278,6 @@ def _statement_total_problems(facts: StatementFacts) -> list[str]:
                 f"total_settlement_breakdown.{_STATEMENT_TOTALS[group]} is {stated}"
             )
     return problems
-
-
-def _group_of(component_name: str) -> str:
-    prefix = component_name.split(".", 1)[0]
-    return {"fee": "fee_tax", "tax": "fee_tax"}.get(prefix, prefix)
 
 
 def _reserve_problems(facts: StatementFacts, head: dict) -> list[str]:
