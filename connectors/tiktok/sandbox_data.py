@@ -323,7 +323,10 @@ def statement_page_data(statement: dict, transactions: list[dict]) -> dict:
     whose transactions disagree with it (make_inconsistent) is served as TikTok would serve it.
     The reserve sits outside the settlement: payable = settlement + reserve (TikTok's formula)."""
     settlement = Decimal(statement["settlement_amount"])
-    reserve = sum((Decimal(tx.get("reserve_amount") or "0") for tx in transactions), ZERO)
+    # tolerant of the malformed transactions tests serve on purpose
+    reserve = sum(
+        (Decimal(tx.get("reserve_amount") or "0") for tx in transactions if isinstance(tx, dict)), ZERO
+    )
     return {
         "id": statement["id"],
         "create_time": statement["statement_time"],

@@ -42,10 +42,16 @@ class Command(BaseCommand):
 
 def _read_pages(file: Path) -> list[dict]:
     try:
-        content = json.loads(file.read_text())
+        content = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError as exc:
         raise CommandError(f"{file}: no such file") from exc
-    except json.JSONDecodeError as exc:
+    except IsADirectoryError as exc:
+        raise CommandError(f"{file}: is a folder, not a file") from exc
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); TikTok sends UTF-8 JSON"
+        ) from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise CommandError(f"{file}: not JSON ({exc})") from exc
     pages = content if isinstance(content, list) else [content]
     if not all(isinstance(p, dict) for p in pages):
