@@ -88,11 +88,8 @@ def _journal_line(state: OrgState, raw: dict, line_amount_types: str, out: Outco
     errors_before = len(out.errors)
     tax_type, tax_amount = state.tax_for_line(raw, account, line_amount_types, line_amount, out)
     if len(out.errors) == errors_before and raw.get("TaxAmount") is not None:
-        out.errors.extend(
-            filter(
-                None, [_tax_adjustment_problem(state, tax_type, tax_amount, line_amount, line_amount_types)]
-            )
-        )
+        adjustment = _tax_adjustment_problem(state, tax_type, tax_amount, line_amount, line_amount_types)
+        out.errors.extend([adjustment] if adjustment else [])
     line = {
         "LineAmount": line_amount,
         "AccountCode": account.code,
