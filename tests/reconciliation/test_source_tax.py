@@ -195,3 +195,14 @@ def test_split_spreads_the_gap_a_cent_at_a_time_and_sums_exactly():
     assert split_for_stated_tax(D("100.01"), D("16.90"), D(20), max_lines=4) is None
     negative = split_for_stated_tax(D("-12.00"), D("-2.10"), D(20), max_lines=30)
     assert negative == [(D("-6.00"), D("-1.05")), (D("-6.00"), D("-1.05"))]
+
+
+def test_the_preview_output_shows_the_stated_and_computed_tax():
+    from reconciliation.management.commands.preview import _as_output
+
+    result = plan_statement_journal(
+        statement(*(order(n) for n in range(12))), shop=UK_SHOP, rules=RULES, org=org("GBP")
+    )
+    (shown,) = _as_output(result)["information"]
+    assert shown["code"] == "SOURCE_TAX"
+    assert (shown["details"]["computed"], shown["details"]["stated"]) == ("0.80", "0.84")
