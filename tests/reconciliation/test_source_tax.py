@@ -206,3 +206,25 @@ def test_the_preview_output_shows_the_stated_and_computed_tax():
     (shown,) = _as_output(result)["information"]
     assert shown["code"] == "SOURCE_TAX"
     assert (shown["details"]["computed"], shown["details"]["stated"]) == ("0.80", "0.84")
+
+
+def test_which_components_are_a_lines_stated_tax():
+    from reconciliation.planning.source_tax import is_line_tax
+
+    stated = ["tax.vat_amount", "tax.local_vat_amount", "tax.gst_amount", "tax.sst_amount"]
+    stated += ["tax.import_vat_amount", "fee.platform_commission_tax", "fee.sfp_service_fee_tax_amount"]
+    amounts = ["tax.customs_clearance_amount", "tax.customs_duty_amount", "tax.anti_dumping_duty_amount"]
+    amounts += ["tax.pit_amount", "tax.isr_amount", "tax.iva_amount", "fee.transaction_fee_amount"]
+    amounts += ["revenue.subtotal_before_discount_amount", "fee.unclassified"]
+    assert [name for name in stated + amounts if is_line_tax(name)] == stated
+
+
+def test_a_duty_on_a_taxed_line_joins_its_gross_and_the_rate_computes_the_tax():
+    duty = Component("tax.customs_duty_amount", D("-0.84"), "t1")
+    fee = Component("fee.platform_commission_amount", D("-3.96"), "t1")
+    sale = Component("revenue.subtotal_before_discount_amount", D("47.88"), "t1")
+    txn = StatementTransaction("t1", "ORDER", "o1", D("43.08"), (sale, fee, duty))
+    rules = {**RULES, "tax.customs_duty_amount": ComponentRule("6100", "INPUT2")}
+    result = plan_statement_journal(statement(txn), shop=UK_SHOP, rules=rules, org=org("GBP"))
+    assert ("6100", "INPUT2", D("4.80"), D("0.80")) in journal_lines(result)
+    assert result.information == ()
