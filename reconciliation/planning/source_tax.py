@@ -25,18 +25,21 @@ components may be a line's tax when they share a line with other amounts:
   `tax.isr_amount` (income tax withheld), `tax.iva_amount` (Mexican VAT *withheld*, not the VAT of
   the line). US shops post NoTax journals, where no line carries tax at all.
 
-How far Xero lets a line's TaxAmount differ from its own calculation. Xero documents that TaxAmount
-"can be overriden if the calculated <TaxAmount> is not correct" (LineItem in the OpenAPI file) and
-lists manual journals among the transactions whose tax can be adjusted (help: "Adjust the tax amount
-on unpaid transactions"), but publishes no limit. Seen in the field: a bank transaction 0.05 off was
-refused with "Tax amount 52.23 is incorrect for INPUT2 tax type, should be 52.28"
-(XeroAPI/xero-node#768); invoices with a tax adjustment of 0.06 or more get flagged in the UI
-(Stack Overflow, "Xero Sales Invoices Flagged for Tax Adjustment Due to Rounding"). ASSUMPTION:
-a manual journal line is accepted when its TaxAmount is within 0.05 of rate x gross rounded half
-up to 2 dp, and refused beyond (the Xero sandbox keeps the same rule,
-connectors/xero/sandbox_journals.py). Where one line cannot carry the stated tax, the line is split
-into several lines of the same account, tax type and tracking, so each is within the tolerance and
-the gross and tax totals stay exactly the source's.
+How far Xero lets a line's TaxAmount differ from its own calculation: Xero publishes no limit.
+What is documented: TaxAmount "can be overriden if the calculated <TaxAmount> is not correct"
+(LineItem in specs/xero_accounting.yaml; ManualJournalLine only says "The calculated tax amount"),
+and manual journals are among the transactions whose tax can be adjusted (Xero help, "Adjust the tax
+amount on unpaid transactions"). Seen in the field: a SPEND bank transaction 0.05 off was refused
+with "Tax amount 52.23 is incorrect for INPUT2 tax type, should be 52.28" (XeroAPI/xero-node#768,
+so bank transactions may allow less, or nothing); an integrator reports invoices flagged for a tax
+adjustment once the rounding reaches 0.06 (Stack Overflow, "Xero Sales Invoices Flagged for Tax
+Adjustment Due to Rounding"). ASSUMPTION, to be confirmed against a real organisation: a manual
+journal line is accepted when its TaxAmount is within 0.05 of rate x gross rounded half up to 2 dp,
+and refused beyond with the message above (the Xero sandbox keeps the same rule,
+connectors/xero/sandbox_journals.py). If Xero proves stricter, lowering XERO_TAX_TOLERANCE only
+makes the planner split into more lines. Where one line cannot carry the stated tax, the line is
+split into several lines of the same account, tax type and tracking, so each is within the
+tolerance and the gross and tax totals stay exactly the source's.
 """
 
 from __future__ import annotations
