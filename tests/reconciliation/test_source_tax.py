@@ -228,3 +228,13 @@ def test_a_duty_on_a_taxed_line_joins_its_gross_and_the_rate_computes_the_tax():
     result = plan_statement_journal(statement(txn), shop=UK_SHOP, rules=rules, org=org("GBP"))
     assert ("6100", "INPUT2", D("4.80"), D("0.80")) in journal_lines(result)
     assert result.information == ()
+
+
+def test_without_stated_tax_a_half_cent_rounds_up_on_its_line():
+    """99.99 incl. 20% holds 16.665 of VAT: half up gives 16.67 (banker's rounding would give 16.66)."""
+    facts = statement(order(1, sale="99.99", commission="-24.99", vat="0"))
+    result = plan_statement_journal(facts, shop=UK_SHOP, rules=RULES, org=org("GBP"))
+    assert journal_lines(result)[:2] == [
+        ("4000", "OUTPUT2", D("-99.99"), D("-16.67")),
+        ("6100", "INPUT2", D("24.99"), D("4.17")),
+    ]
