@@ -19,6 +19,9 @@ SKIPPED_WITHOUT_ORG = (
     "account codes and types",
     "tax types",
 )
+# Only where a line's tax is stated by the source (planning/source_tax.py): without the rates the
+# stated tax is sent as it is, unsplit.
+STATED_TAX_CHECK = "stated tax within Xero's per-line tolerance of the tax rate"
 
 
 def currency_problems(currency: str, org: OrgSettings | None, ref: str) -> list[Problem]:

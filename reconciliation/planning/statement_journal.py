@@ -6,13 +6,16 @@ journal moves clearing by exactly what TikTok owes for the statement.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reconciliation.domain.money import ZERO, round_2dp
-from reconciliation.domain.tiktok import StatementFacts
+from reconciliation.domain.money import ZERO
+from reconciliation.domain.tiktok import Component, StatementFacts
 from reconciliation.planning import checks
+from reconciliation.planning.source_tax import inclusive_tax, is_line_tax, stated_tax_lines
 from reconciliation.planning.types import (
     ComponentRule,
+    Information,
     OrgSettings,
     Plan,
     PlannedDocument,
@@ -47,11 +50,14 @@ def plan_statement_journal(
     )
     line_totals, unmapped = _sum_by_line(facts, with_reserve_rule(rules, shop))
     problems += [_unmapped_problem(name, info, ref) for name, info in unmapped.items()]
+    skipped = _skipped(org, line_totals, shop)
     if problems:
-        return Plan((), tuple(problems), _skipped(org))
-    lines = _journal_lines(line_totals, shop, facts, org)
+        return Plan((), tuple(problems), skipped)
+    lines, problems, notes = _journal_lines(line_totals, shop, facts, org, ref)
+    if problems:
+        return Plan((), tuple(problems), skipped, tuple(notes))
     if not lines:
-        return Plan((), (), _skipped(org))  # nothing moved: no journal to post
+        return Plan((), (), skipped)  # nothing moved: no journal to post
     text = narration(shop, facts)
     payload = {
         "Narration": text,
@@ -70,7 +76,7 @@ def plan_statement_journal(
         document_date=facts.statement_date,
         lookup=("Narration", text),
     )
-    return Plan((document,), tuple(problems), _skipped(org))
+    return Plan((document,), tuple(problems), skipped, tuple(notes))
 
 
 def with_reserve_rule(rules: Mapping[str, ComponentRule], shop: ShopSettings) -> Mapping[str, ComponentRule]:
@@ -110,8 +116,25 @@ def _shop_problems(facts: StatementFacts, shop: ShopSettings, ref: str) -> list[
     return problems
 
 
+@dataclass
+class LineTotal:
+    """What one (account, tax type, tracking) line gathers from a statement's components."""
+
+    amount: Decimal = ZERO  # every component on the line, TikTok's sign (money to the seller +)
+    stated_tax: Decimal = ZERO  # the tax components among them (source_tax.is_line_tax)
+    tax_components: list[str] = field(default_factory=list)
+    taxes_something: bool = False  # the line also holds amounts that are not tax
+    labels: list[str] = field(default_factory=list)
+    transactions: set[str] = field(default_factory=set)
+
+    @property
+    def states_tax(self) -> bool:
+        """A tax component is the tax of a line only beside the amounts it taxes."""
+        return bool(self.tax_components) and self.taxes_something
+
+
 def _sum_by_line(facts: StatementFacts, rules: Mapping[str, ComponentRule]):
-    totals: dict[tuple[str, str, str, str], list] = {}
+    totals: dict[tuple[str, str, str, str], LineTotal] = {}
     unmapped: dict[str, dict] = {}
     for component in facts.components():
         rule = rules.get(component.name)
@@ -123,12 +146,22 @@ def _sum_by_line(facts: StatementFacts, rules: Mapping[str, ComponentRule]):
                 info["notes"].add(component.note)
             continue
         key = (rule.account_code, rule.tax_type, rule.tracking_category, rule.tracking_option)
-        entry = totals.setdefault(key, [ZERO, []])
-        entry[0] += component.amount
-        label = rule.description or component.name
-        if label not in entry[1]:
-            entry[1].append(label)
+        _add_component(totals.setdefault(key, LineTotal()), component, rule)
     return totals, unmapped
+
+
+def _add_component(total: LineTotal, component: Component, rule: ComponentRule) -> None:
+    total.amount += component.amount
+    total.transactions.add(component.transaction_id)
+    if is_line_tax(component.name):
+        total.stated_tax += component.amount
+        if component.name not in total.tax_components:
+            total.tax_components.append(component.name)
+    else:
+        total.taxes_something = True
+    label = rule.description or component.name
+    if label not in total.labels:
+        total.labels.append(label)
 
 
 def _unmapped_problem(name: str, info: dict, ref: str) -> Problem:
@@ -147,17 +180,33 @@ def _unmapped_problem(name: str, info: dict, ref: str) -> Problem:
 
 
 def _journal_lines(
-    line_totals, shop: ShopSettings, facts: StatementFacts, org: OrgSettings | None
-) -> list[dict]:
-    lines = []
-    for (account, tax_type, category, option), (amount, labels) in line_totals.items():
-        if amount == ZERO:
+    line_totals: dict[tuple[str, str, str, str], LineTotal],
+    shop: ShopSettings,
+    facts: StatementFacts,
+    org: OrgSettings | None,
+    ref: str,
+) -> tuple[list[dict], list[Problem], list[Information]]:
+    lines: list[dict] = []
+    problems: list[Problem] = []
+    notes: list[Information] = []
+    for (account, tax_type, category, option), total in line_totals.items():
+        if total.amount == ZERO and not total.states_tax:
             continue
-        line = {"Description": ", ".join(labels)[:4000], "LineAmount": -amount, "AccountCode": account}
+        line = {
+            "Description": ", ".join(total.labels)[:4000],
+            "LineAmount": -total.amount,
+            "AccountCode": account,
+        }
         _add_tax(line, tax_type, shop, org)
         if category and option:
             line["Tracking"] = [{"Name": category, "Option": option}]
-        lines.append(line)
+        if total.states_tax and "TaxType" in line and shop.line_amount_types != "NoTax":
+            parts, problem, note = stated_tax_lines(line, total, org, ref)
+            lines += parts
+            problems += [problem] if problem else []
+            notes += [note] if note else []
+        else:
+            lines.append(line)
     if facts.payable_amount != ZERO:
         # What TikTok owes for the statement: its settlement less what it withholds as reserve.
         clearing = {
@@ -167,14 +216,15 @@ def _journal_lines(
         }
         _add_tax(clearing, "", shop, org)
         lines.append(clearing)
-    return lines
+    return lines, problems, notes
 
 
 def _add_tax(line: dict, tax_type: str, shop: ShopSettings, org: OrgSettings | None) -> None:
     """On a NoTax journal Xero ignores TaxType; on Inclusive ones every line needs one (NONE if untaxed).
 
     Xero computes each line's tax from the gross and rounds it to 2 dp per line; we reproduce that so
-    the plan shows the VAT Xero will report, and send it as TaxAmount so the split cannot drift.
+    the plan shows the VAT Xero will report, and send it as TaxAmount so the split cannot drift. Where
+    the source states the line's tax, `stated_tax_lines` replaces it with the stated amount.
     """
     if shop.line_amount_types == "NoTax":
         if tax_type:
@@ -183,9 +233,14 @@ def _add_tax(line: dict, tax_type: str, shop: ShopSettings, org: OrgSettings | N
     line["TaxType"] = tax_type or "NONE"
     rate = org.tax_rates.get(line["TaxType"]) if org else None
     if rate is not None:
-        gross: Decimal = line["LineAmount"]
-        line["TaxAmount"] = round_2dp(gross * rate.rate / (Decimal(100) + rate.rate))
+        line["TaxAmount"] = inclusive_tax(line["LineAmount"], rate.rate)
 
 
-def _skipped(org: OrgSettings | None) -> tuple[str, ...]:
-    return checks.SKIPPED_WITHOUT_ORG if org is None else ()
+def _skipped(
+    org: OrgSettings | None, line_totals: Mapping[tuple, LineTotal], shop: ShopSettings
+) -> tuple[str, ...]:
+    if org is not None:
+        return ()
+    if shop.line_amount_types != "NoTax" and any(t.states_tax for t in line_totals.values()):
+        return (*checks.SKIPPED_WITHOUT_ORG, checks.STATED_TAX_CHECK)
+    return checks.SKIPPED_WITHOUT_ORG

@@ -17,6 +17,18 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Information:
+    """Something finance should see that does not hold anything, e.g. the VAT a source states on a
+    line differing from what Xero would compute from the line's rate (`details` carries the figures
+    as strings: account, tax_type, gross, computed, stated, lines)."""
+
+    code: str  # SOURCE_TAX, ...
+    message: str
+    source_ref: str
+    details: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
 class PlannedDocument:
     """One Xero element exactly as the API receives it (amounts as Decimal)."""
 
@@ -32,6 +44,7 @@ class Plan:
     documents: tuple[PlannedDocument, ...]
     problems: tuple[Problem, ...]
     skipped_checks: tuple[str, ...] = ()
+    information: tuple[Information, ...] = ()  # shown by the preview and kept with the plan; never holds it
 
     @property
     def held(self) -> bool:

@@ -71,6 +71,10 @@ def _as_output(plan: Plan) -> dict:
             for p in plan.problems
         ],
         "checks_not_run": list(plan.skipped_checks),
+        # e.g. SOURCE_TAX: the VAT TikTok states on a line and what Xero's rate would give instead
+        "information": [
+            {"code": i.code, "message": i.message, "details": i.details} for i in plan.information
+        ],
     }
 
 
