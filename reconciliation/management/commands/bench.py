@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django_q.conf import Conf
 
-from connectors.tiktok.sandbox_data import demo_statements
+from connectors.tiktok.sandbox_data import demo_statements, statement_page_data
 from reconciliation.domain.tiktok_normalise import statement_facts
 from reconciliation.planning.statement_journal import plan_statement_journal
 from reconciliation.planning.types import ComponentRule, ShopSettings
@@ -56,10 +56,10 @@ class Command(BaseCommand):
         transactions = [dict(template[i % len(template)], id=str(10**12 + i)) for i in range(size)]
         total = sum((Decimal(t["settlement_amount"]) for t in transactions), Decimal("0"))
         page = {
-            "statement_id": "big",
-            "statement_time": 1767225600,
+            "id": "big",
+            "create_time": 1767225600,
             "currency": "USD",
-            "settlement_amount": str(total),
+            "total_settlement_amount": str(total),
             "total_count": size,
             "transactions": transactions,
         }
@@ -98,10 +98,10 @@ class Command(BaseCommand):
 
 
 def _page(statement: dict, transactions: list[dict]) -> dict:
+    """A 202501 statement-transactions page `data`, as the TikTok sandbox serves it."""
     return {
-        **statement,
-        "statement_id": statement["id"],
-        "total_count": len(transactions),
+        **statement_page_data(statement, transactions),
+        "next_page_token": "",
         "transactions": transactions,
     }
 
