@@ -184,3 +184,43 @@ def test_the_worked_us_order_in_the_real_shape_still_plans_the_design_journal():
     amounts = [line["LineAmount"] for line in result.documents[0].payload["JournalLines"]]
     assert amounts == [D("-235.95"), D("35.39"), D("7.93"), D("-6.50"), D("32.09"), D("167.04")]
     assert json.dumps(facts.transactions[0].information["supplementary_component"])
+
+
+@pytest.mark.django_db
+def test_both_description_statements_run_through_the_preview_command(tiktok_spec, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from reconciliation.models import ComponentMapping, Shop
+
+    Shop.objects.create(
+        channel="tiktok", code="tt-uk", name="UK", region="GB", currency="GBP", clearing_account="1210"
+    )
+    example = example_copy(
+        tiktok_spec.response_schema("GET", "/finance/202501/statements/{statement_id}/statement_transactions")
+    )
+    example |= {"code": 0, "message": "Success"}  # the description gives no example for these two
+    built = statement_from_the_field_list(tiktok_spec)
+    for name in {c.name for c in statement_facts([built])[0].components()}:
+        ComponentMapping.objects.create(channel="tiktok", component=name, account_code="6100")
+    results = {}
+    for label, page in (("example", example), ("built", built)):
+        path = tmp_path / f"{label}.json"
+        path.write_text(json.dumps(page))
+        out, err = StringIO(), StringIO()
+        try:
+            call_command("preview", "tiktok-statement", str(path), "--shop", "tt-uk", stdout=out, stderr=err)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        results[label] = (code, json.loads(out.getvalue()))
+
+    code, output = results["example"]
+    assert code == 2 and output["problems"]
+    assert all(
+        p["code"] == "SOURCE_INCONSISTENT" and "unreadable" not in p["message"] for p in output["problems"]
+    )
+    code, output = results["built"]
+    assert code == 0 and output["problems"] == []
+    assert [d["type"] for d in output["documents"]] == ["ManualJournal"]
