@@ -1,6 +1,8 @@
 """The sandboxes served over HTTP: the ordinary clients reach them through the URL settings, as they
 reach Xero and TikTok, and what they post is in the sandbox's state file (DESIGN.md 7)."""
 
+import os
+import socket
 from contextlib import contextmanager
 
 import pytest
@@ -9,8 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from connectors.sandbox_server import SandboxServer, state_load
+from connectors.sandbox_server import SandboxServer, state_load, state_save
+from connectors.tiktok.client import TikTokClient
 from reconciliation import transports
+from reconciliation.demo import live
 from reconciliation.demo.scenario import demo_build, demo_users
 from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
 from reconciliation.services.organisation import xero_date
@@ -84,3 +88,41 @@ def test_finance_approves_the_lock_date_item_in_the_admin_and_it_posts_through_h
     (journal,) = [j for j in saved.manual_journals if j["ManualJournalID"] == posting.xero_id]
     assert xero_date(journal["Date"]) == item.proposed_date
     assert "(original date" in journal["Narration"]
+
+
+def test_sandbox_serve_runs_in_its_own_process_keeps_state_and_stops_with_its_group(tmp_path):
+    tiktok = build_world(days=1).tiktok
+    state_save("tiktok", tiktok, tmp_path / "tiktok.pickle")
+    port = free_port()
+    processes = live.Processes(env=dict(os.environ), log_dir=tmp_path / "logs")
+    try:
+        processes.start(
+            "tiktok-sandbox",
+            "sandbox_serve",
+            "tiktok",
+            "--port",
+            str(port),
+            "--state",
+            str(tmp_path / "tiktok.pickle"),
+        )
+        live.wait_for_ports(processes, {"tiktok-sandbox": port}, timeout=20)
+        client = TikTokClient(
+            app_key=tiktok.app_key,
+            app_secret=tiktok.app_secret,
+            access_token=tiktok.access_token,
+            base_url=f"http://127.0.0.1:{port}",
+        )
+        shops = client.authorized_shops()
+    finally:
+        processes.stop()
+
+    assert [shop["cipher"] for shop in shops] == ["test-cipher"]
+    assert processes.dead() == ["tiktok-sandbox"] and live.port_free(port)
+    # What that process served was saved: its request counter moved on in the file.
+    assert state_load("tiktok", tmp_path / "tiktok.pickle")._served == tiktok._served + 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
