@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.models import Count
+from django_q.conf import Conf
 
 from connectors.sandbox_server import state_load, state_save
 from reconciliation import selectors, transports
@@ -75,6 +76,7 @@ class Command(BaseCommand):
     def _live(self, days: int, ports: live.Ports) -> None:
         environment = ports.environment()
         os.environ.update(environment)
+        Conf.SYNC = False  # the cluster runs the tasks, whatever Q_SYNC says
         for name in ("XERO_API_URL", "XERO_IDENTITY_URL", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"):
             setattr(settings, name, environment[name])
         demo = demo_build(days=days)
