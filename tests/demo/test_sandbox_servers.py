@@ -16,7 +16,7 @@ from connectors.tiktok.client import TikTokClient
 from reconciliation import transports
 from reconciliation.demo import live
 from reconciliation.demo.scenario import demo_build, demo_users
-from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
+from reconciliation.models import QuarantineItem, XeroAttempt, XeroConnection, XeroPosting
 from reconciliation.services.organisation import xero_date
 from tests.reconciliation.world import build_world
 
@@ -45,8 +45,12 @@ def test_a_sync_posts_through_the_http_sandboxes_into_their_persisted_state(sett
     # Our token is due for refresh, so the first call goes to the identity URL too.
     XeroConnection.objects.update(access_token_expires_at=timezone.now())
 
+    # Over HTTP a write whose answer is lost is a dropped connection: looked up, never posted twice.
+    world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+
     with served(settings, tmp_path, world.xero, world.tiktok) as servers:
         async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+        async_task("reconciliation.tasks.send_due_postings")  # the lookup of the unknown outcome
         requests = len(world.xero.requests)
 
     assert XeroPosting.objects.filter(state="posted").count() == 4  # 2 journals, 2 receipts
@@ -57,6 +61,8 @@ def test_a_sync_posts_through_the_http_sandboxes_into_their_persisted_state(sett
         p.payload["Narration"] for p in XeroPosting.objects.filter(kind="ManualJournals")
     )
     assert len(saved.bank_transactions) == 2
+    assert XeroAttempt.objects.filter(status=None).count() == 1  # the dropped connection, audited
+    assert saved.faults.injected == {"timeout_after_write": 1}
     # A restarted server serves what the first one stored, and the rotated tokens still work.
     restarted = SandboxServer("xero", saved, state_file=tmp_path / "xero.pickle").start()
     try:
