@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DEMO_ENV := var/demo.env
 DEMO_DB := var/demo.sqlite3
 PORT ?= 8000
+XERO_PORT ?= 8101
+TIKTOK_PORT ?= 8102
 
 .PHONY: demo test lint format bench clean venv
 
@@ -23,13 +25,13 @@ $(DEMO_ENV): | $(STAMP)
 	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
 	print('SECRET_KEY=' + secrets.token_urlsafe(40)); print('CREDENTIALS_KEY=' + Fernet.generate_key().decode())" > $(DEMO_ENV)
 
+# The sandbox servers, a django-q2 cluster and the admin, until Ctrl-C (the demo command starts
+# and stops them all: reconciliation/demo/live.py).
 demo: $(STAMP) $(DEMO_ENV)
-	rm -f $(DEMO_DB)
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm var/sandboxes/*.pickle
 	set -a; . ./$(DEMO_ENV); set +a; export DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB); \
 	$(PY) manage.py migrate --no-input -v0 && \
-	$(PY) manage.py demo && \
-	echo "Admin: http://127.0.0.1:$(PORT)/admin/  (Ctrl-C to stop)" && \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	exec $(PY) manage.py demo --live --web-port $(PORT) --xero-port $(XERO_PORT) --tiktok-port $(TIKTOK_PORT)
 
 # The suite honours DATABASE_URL (SQLite by default); CI runs it again on PostgreSQL.
 test: $(STAMP)

@@ -121,6 +121,21 @@ XERO_OPENAPI_SPEC = Path(
 # every TikTok fixture are validated against it.
 TIKTOK_OPENAPI_DIR = Path(env_str("TIKTOK_OPENAPI_DIR", str(BASE_DIR.parent / "shared" / "specs" / "tiktok")))
 
+
+def _service_url(name: str, default: str) -> str:
+    """A provider's root URL: the real host unless set (the demo points these at its sandbox servers)."""
+    value = (env_str(name, default) or "").rstrip("/")
+    if not value.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{name}={value!r}: use an http(s):// URL")
+    return value
+
+
+# Where the ordinary clients reach each provider (`make demo`: the sandbox servers on 127.0.0.1).
+XERO_API_URL = _service_url("XERO_API_URL", "https://api.xero.com")
+XERO_IDENTITY_URL = _service_url("XERO_IDENTITY_URL", "https://identity.xero.com")
+TIKTOK_API_URL = _service_url("TIKTOK_API_URL", "https://open-api.tiktokglobalshop.com")
+TIKTOK_AUTH_URL = _service_url("TIKTOK_AUTH_URL", "https://auth.tiktok-shops.com")
+
 # Rate-limit storage shared by all workers: Redis when configured, otherwise this process only.
 RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")
 if not RATE_LIMIT_STORAGE.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):

@@ -23,8 +23,12 @@ from connectors.xero.errors import (
 )
 
 AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
-TOKEN_URL = "https://identity.xero.com/connect/token"
-CONNECTIONS_URL = "https://api.xero.com/connections"
+# Roots are parameters (settings XERO_IDENTITY_URL / XERO_API_URL) so the sandbox servers can stand in.
+IDENTITY_URL = "https://identity.xero.com"
+API_URL = "https://api.xero.com"
+TOKEN_PATH, CONNECTIONS_PATH = "/connect/token", "/connections"
+TOKEN_URL = IDENTITY_URL + TOKEN_PATH
+CONNECTIONS_URL = API_URL + CONNECTIONS_PATH
 TIMEOUT = 30.0
 
 
@@ -63,9 +67,10 @@ def exchange_code(
     redirect_uri: str,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    identity_url: str = IDENTITY_URL,
 ) -> XeroTokens:
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-    return _token_request(form, client_id, client_secret, transport, clock)
+    return _token_request(form, client_id, client_secret, transport, clock, identity_url)
 
 
 def refresh(
@@ -75,6 +80,7 @@ def refresh(
     refresh_token: str,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    identity_url: str = IDENTITY_URL,
 ) -> XeroTokens:
     """Swap a refresh token for a new access token AND a new refresh token.
 
@@ -90,7 +96,7 @@ def refresh(
     TRANSIENT on 5xx, 429 and network failures.
     """
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return _token_request(form, client_id, client_secret, transport, clock)
+    return _token_request(form, client_id, client_secret, transport, clock, identity_url)
 
 
 def client_credentials(
@@ -100,18 +106,21 @@ def client_credentials(
     scope: str,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    identity_url: str = IDENTITY_URL,
 ) -> XeroTokens:
     """Token for a Xero custom connection (one organisation, no refresh token: just ask again)."""
     form = {"grant_type": "client_credentials", "scope": scope}
-    return _token_request(form, client_id, client_secret, transport, clock)
+    return _token_request(form, client_id, client_secret, transport, clock, identity_url)
 
 
-def connections(*, access_token: str, transport: httpx.BaseTransport | None = None) -> list[dict]:
+def connections(
+    *, access_token: str, transport: httpx.BaseTransport | None = None, api_url: str = API_URL
+) -> list[dict]:
     """The organisations this token may use: dicts with tenantId, tenantName, tenantType."""
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
         try:
-            response = http.get(CONNECTIONS_URL, headers=headers)
+            response = http.get(api_url + CONNECTIONS_PATH, headers=headers)
         except httpx.TransportError as exc:
             raise classify_exception(exc, method="GET") from exc
     if error := classify_response(response):
@@ -119,10 +128,10 @@ def connections(*, access_token: str, transport: httpx.BaseTransport | None = No
     return response.json()
 
 
-def _token_request(form, client_id, client_secret, transport, clock) -> XeroTokens:
+def _token_request(form, client_id, client_secret, transport, clock, identity_url) -> XeroTokens:
     with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
         try:
-            response = http.post(TOKEN_URL, data=form, auth=(client_id, client_secret))
+            response = http.post(identity_url + TOKEN_PATH, data=form, auth=(client_id, client_secret))
         except httpx.TransportError as exc:
             raise classify_token_exception(exc) from exc
     if error := classify_token_response(response):

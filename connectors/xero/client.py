@@ -30,7 +30,8 @@ from connectors.xero.ratelimit import TenantRateLimiter
 
 logger = logging.getLogger(__name__)
 
-BASE_URL = "https://api.xero.com/api.xro/2.0"
+API_PATH = "/api.xro/2.0"  # under the API root (settings XERO_API_URL)
+BASE_URL = "https://api.xero.com" + API_PATH
 COLLECTIONS = frozenset(
     {"ManualJournals", "BankTransactions", "Invoices", "CreditNotes", "Payments", "Contacts", "Items"}
 )

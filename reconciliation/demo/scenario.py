@@ -1,7 +1,8 @@
-"""The demo: a TikTok shop and a Xero organisation, both in-process sandboxes (DESIGN.md 7).
+"""The demo: a TikTok shop and a Xero organisation in the sandboxes (DESIGN.md 7).
 
-Several days of statements flow through the real clients, the real django-q2 tasks (run in this
-process, because the sandboxes live here) and the real services. One statement falls on Xero's lock
+Several days of statements flow through the real clients, the real django-q2 tasks and the real
+services: in this process with the in-process sandboxes (`demo_run`, tests), or through a cluster
+and the sandbox servers (`make demo`, reconciliation/demo/live.py). One statement falls on Xero's lock
 date and one does not add up, so the summary shows both posted and quarantined work. Faults are
 injected on the way (a Xero timeout after the write, a 500, a 429, a TikTok rate limit) to show that
 nothing is posted twice.
@@ -113,13 +114,19 @@ def demo_users() -> list[str]:
     return names
 
 
+def demo_faults(demo: Demo) -> None:
+    """What the run survives: a TikTok rate limit, a Xero write whose answer is lost, a Xero 500."""
+    demo.tiktok.faults.next("rate_limit")
+    demo.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
+    demo.xero.faults.next("server_error", method="PUT", path_prefix="/BankTransactions")
+
+
 def demo_run(demo: Demo, *, faults: bool = True) -> None:
-    """Run the real tasks. django-q2 runs them in this process (sync mode) because the sandboxes do."""
+    """Run the real tasks in this process (sync mode), for the in-process sandboxes. `make demo`
+    runs them in a django-q2 cluster instead (reconciliation/demo/live.py)."""
     Conf.SYNC = True
     if faults:
-        demo.tiktok.faults.next("rate_limit")
-        demo.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
-        demo.xero.faults.next("server_error", method="PUT", path_prefix="/BankTransactions")
+        demo_faults(demo)
     async_task("reconciliation.tasks.sync_shop", demo.shop.pk)
     # Retries wait for their back-off; the demo does not, it sends what is due again at once.
     for _ in range(3):

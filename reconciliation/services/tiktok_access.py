@@ -1,5 +1,6 @@
 """A ready TikTokClient for a shop; token refreshes serialised per shop like Xero's."""
 
+from django.conf import settings
 from django.db import transaction
 
 from connectors.tiktok import auth
@@ -16,6 +17,7 @@ def tiktok_client(shop: Shop) -> TikTokClient:
         access_token=connection.access_token,
         shop_cipher=connection.shop_cipher or None,
         transport=transports.transport_for("tiktok", shop.code),
+        base_url=settings.TIKTOK_API_URL,
         token_refresher=lambda: _refresh(connection.pk),
         sleep=lambda s: transports.sleep(s),
     )
@@ -46,6 +48,7 @@ def _refresh(connection_id: int) -> str:
             app_secret=connection.app_secret,
             refresh_token=connection.refresh_token,
             transport=transports.transport_for("tiktok", connection.shop.code),
+            base_url=settings.TIKTOK_AUTH_URL,
         )
         connection.access_token = tokens.access_token
         connection.access_token_expires_at = tokens.access_token_expires_at

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from connectors.errors import Attempt, ConnectorError, ErrorKind
 from connectors.xero import auth
-from connectors.xero.client import XeroClient
+from connectors.xero.client import API_PATH, XeroClient
 from connectors.xero.ratelimit import TenantRateLimiter
 from reconciliation import transports
 from reconciliation.models import XeroAttempt, XeroConnection, XeroPosting
@@ -37,6 +37,7 @@ def xero_client(connection: XeroConnection, *, posting: XeroPosting | None = Non
         tenant_id=connection.tenant_id,
         access_token=lambda: access_token(connection.pk),
         transport=transports.transport_for("xero", connection.tenant_id),
+        base_url=settings.XERO_API_URL + API_PATH,
         on_attempt=lambda attempt: attempt_record(connection=connection, posting=posting, attempt=attempt),
         limiter=limiter(),
         sleep=lambda s: transports.sleep(s),
@@ -99,12 +100,14 @@ def _new_tokens(connection: XeroConnection) -> auth.XeroTokens:
             client_secret=connection.client_secret,
             scope=CUSTOM_CONNECTION_SCOPES,
             transport=transport,
+            identity_url=settings.XERO_IDENTITY_URL,
         )
     return auth.refresh(
         client_id=connection.client_id,
         client_secret=connection.client_secret,
         refresh_token=connection.refresh_token,
         transport=transport,
+        identity_url=settings.XERO_IDENTITY_URL,
     )
 
 

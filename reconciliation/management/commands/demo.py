@@ -1,28 +1,58 @@
-"""Set up the demo shop and Xero organisation in the sandboxes, run a sync, print a summary."""
+"""Set up the demo shop and Xero organisation in the sandboxes, run a sync, print a summary.
 
-from django.core.management.base import BaseCommand
+Without --live everything runs in this process (the in-process sandboxes; tests use this). With
+--live (`make demo`) the sandboxes are HTTP servers, a django-q2 cluster runs the tasks and the
+admin is served, until Ctrl-C stops them all (reconciliation/demo/live.py).
+"""
+
+import os
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.db.models import Count
+from django_q.conf import Conf
 
-from reconciliation import selectors
-from reconciliation.demo.scenario import DEMO_PASSWORD, demo_build, demo_run, demo_users
+from connectors.sandbox_server import state_load, state_save
+from reconciliation import selectors, transports
+from reconciliation.demo import live
+from reconciliation.demo.scenario import DEMO_PASSWORD, demo_build, demo_faults, demo_run, demo_users
 from reconciliation.models import XeroAttempt, XeroPosting
 from reconciliation.reporting import reconciliation_lines, summary_lines
 
 
 class Command(BaseCommand):
     help = (
-        "Run LedgerSync end to end against the built-in TikTok and Xero sandboxes (needs an empty database)."
+        "Run LedgerSync end to end against the built-in TikTok and Xero sandboxes (needs an empty database). "
+        "--live serves them over HTTP with a django-q2 cluster and the admin until Ctrl-C."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=7)
+        parser.add_argument("--live", action="store_true", help="sandbox servers, cluster and admin")
+        parser.add_argument("--web-port", type=int, default=8000)
+        parser.add_argument("--xero-port", type=int, default=8101)
+        parser.add_argument("--tiktok-port", type=int, default=8102)
 
-    def handle(self, *args, days: int, **options):
+    def handle(
+        self, *args, days: int, live: bool, web_port: int, xero_port: int, tiktok_port: int, **options
+    ):
+        if live:
+            return self._live(days, live_ports(web_port, xero_port, tiktok_port))
         demo = demo_build(days=days)
         users = demo_users()
+        self._intro(demo, days)
+        demo_run(demo)
+        self._summary(demo, demo.xero)
+        self.stdout.write(f"Log in as {', '.join(users)} with password {DEMO_PASSWORD!r}")
+
+    def _intro(self, demo, days: int) -> None:
         self.stdout.write(f"Demo shop {demo.shop.code}: {days} daily statements in the TikTok sandbox")
         self.stdout.write(f"Xero sandbox lock date: {demo.xero.org.PeriodLockDate}")
-        demo_run(demo)
+
+    def _summary(self, demo, xero) -> None:
         self.stdout.write("")
         for line in summary_lines(selectors.sync_summary([demo.shop])):
             self.stdout.write(line)
@@ -30,18 +60,105 @@ class Command(BaseCommand):
         for line in reconciliation_lines(selectors.payout_reconciliation(demo.shop)):
             self.stdout.write(line)
         self.stdout.write("")
-        self._audit(demo)
-        self.stdout.write(f"Log in as {', '.join(users)} with password {DEMO_PASSWORD!r}")
-
-    def _audit(self, demo) -> None:
-        journals = len(demo.xero.manual_journals)
+        journals = len(xero.manual_journals)
         statements_posted = XeroPosting.objects.filter(
             shop=demo.shop, kind=XeroPosting.Kind.MANUAL_JOURNAL, state=XeroPosting.State.POSTED
         ).count()
         by_status = dict(XeroAttempt.objects.values_list("status").annotate(n=Count("id")).order_by())
         self.stdout.write(
             f"Xero sandbox holds {journals} manual journals for {statements_posted} posted statements "
-            f"and {len(demo.xero.bank_transactions)} bank transactions"
+            f"and {len(xero.bank_transactions)} bank transactions"
         )
         self.stdout.write(f"HTTP attempts audited: {sum(by_status.values())} by status {by_status}")
-        self.stdout.write(f"Faults injected into Xero: {dict(demo.xero.faults.injected)}")
+        self.stdout.write(f"Faults injected into Xero: {dict(xero.faults.injected)}")
+
+    # -- make demo ------------------------------------------------------------------------------
+    def _live(self, days: int, ports: live.Ports) -> None:
+        environment = ports.environment()
+        os.environ.update(environment)
+        Conf.SYNC = False  # the cluster runs the tasks, whatever Q_SYNC says
+        for name in ("XERO_API_URL", "XERO_IDENTITY_URL", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"):
+            setattr(settings, name, environment[name])
+        demo = demo_build(days=days)
+        transports.uninstall_all()  # every process, this one included, goes through the servers
+        users = demo_users()
+        demo_faults(demo)
+        files = {"xero": live.state_dir() / "xero.pickle", "tiktok": live.state_dir() / "tiktok.pickle"}
+        state_save("xero", demo.xero, files["xero"])
+        state_save("tiktok", demo.tiktok, files["tiktok"])
+        if connection.vendor == "sqlite":  # readers do not wait for the workers' writes
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode=WAL")
+        live.schedules_defer()
+        self._intro(demo, days)
+        processes = live.Processes(env=dict(os.environ), log_dir=settings.BASE_DIR / "var" / "demo-logs")
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
+        try:
+            self._start(processes, ports, files)
+            self.stdout.write("Running the sync through the django-q2 cluster ...")
+            live.scenario_run(demo.shop.pk)
+            self._summary(demo, state_load("xero", files["xero"]))
+            self._instructions(ports, users)
+            self._watch(processes)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping ...")
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            processes.stop()
+            left = [name for name, child in processes.children.items() if child.poll() is None]
+            self.stdout.write(
+                f"Stopped {', '.join(processes.children)}" + (f"; still running: {left}" if left else "")
+            )
+
+    def _start(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
+        processes.start(
+            "xero-sandbox", "sandbox_serve", "xero", "--port", str(ports.xero), "--state", str(files["xero"])
+        )
+        processes.start(
+            "tiktok-sandbox",
+            "sandbox_serve",
+            "tiktok",
+            "--port",
+            str(ports.tiktok),
+            "--state",
+            str(files["tiktok"]),
+        )
+        processes.start("qcluster", "qcluster")
+        processes.start("web", "runserver", "--noreload", f"127.0.0.1:{ports.web}")
+        live.wait_for_ports(
+            processes, {"xero-sandbox": ports.xero, "tiktok-sandbox": ports.tiktok, "web": ports.web}
+        )
+        self.stdout.write(
+            f"Started: admin http://127.0.0.1:{ports.web}/admin/, Xero sandbox http://127.0.0.1:{ports.xero}, "
+            f"TikTok sandbox http://127.0.0.1:{ports.tiktok}, django-q2 cluster (logs in {processes.log_dir})"
+        )
+
+    def _instructions(self, ports: live.Ports, users: list[str]) -> None:
+        self.stdout.write("")
+        self.stdout.write(f"Admin: http://127.0.0.1:{ports.web}/admin/  (Ctrl-C stops everything)")
+        self.stdout.write(f"Log in as {', '.join(users)} with password {DEMO_PASSWORD!r}")
+        self.stdout.write(
+            "As finance, open Quarantine items, approve the LOCK_DATE item: the cluster posts it to the "
+            "Xero sandbox within seconds (Xero postings, state 'posted')."
+        )
+        self.stdout.flush()
+
+    def _watch(self, processes: live.Processes) -> None:
+        while True:
+            time.sleep(1)
+            if dead := processes.dead():
+                raise CommandError(f"{', '.join(dead)} stopped; see {processes.log_dir}")
+
+
+def live_ports(web: int, xero: int, tiktok: int) -> live.Ports:
+    ports = live.Ports(web=web, xero=xero, tiktok=tiktok)
+    busy = [port for port in (web, xero, tiktok) if not live.port_free(port)]
+    if busy:
+        raise CommandError(f"port(s) {busy} already in use on 127.0.0.1 (set PORT, XERO_PORT, TIKTOK_PORT)")
+    return ports
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
