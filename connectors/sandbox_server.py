@@ -81,14 +81,18 @@ def _build_xero():
 
 
 def _build_tiktok():
+    """The TikTok sandbox, checking every response against TikTok's description when it is there."""
+    from django.conf import settings
+
+    from connectors.tiktok.openapi import TikTokSpec
     from connectors.tiktok.sandbox import TikTokSandbox
 
-    return TikTokSandbox()
+    return TikTokSandbox(spec=TikTokSpec.load_if_present(settings.TIKTOK_OPENAPI_DIR))
 
 
 KINDS = {
     "xero": Kind(_build_xero, _xero_host, ("transport", "requests", "spec", "clock"), "clock"),
-    "tiktok": Kind(_build_tiktok, _tiktok_host, ("transport", "requests", "now"), "now"),
+    "tiktok": Kind(_build_tiktok, _tiktok_host, ("transport", "requests", "now", "spec"), "now"),
 }
 
 

@@ -87,6 +87,11 @@ class TikTokSpec:
                 return template, operation
         raise SpecViolation(f"{method.upper()} {path} is not an operation in TikTok's description")
 
+    @classmethod
+    def load_if_present(cls, folder: Path | str) -> TikTokSpec | None:
+        """The description in `folder`, or None when it is not there (the sandbox then checks nothing)."""
+        return cls.load(folder) if (Path(folder) / "finance.json").exists() else None
+
     def describes(self, method: str, path: str) -> bool:
         """Whether TikTok's files (finance, order, return_refund, event) describe `method path`."""
         return any(m == method.lower() and regex.match(path) for m, _, regex, _ in self.operations)

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from connectors.tiktok.openapi import TikTokSpec
 from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.tiktok.sandbox_data import demo_statements, make_inconsistent
 from connectors.xero.sandbox import XeroSandbox
@@ -45,7 +47,7 @@ def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None) -> De
     # Finance has closed the period that holds the first statement (dated the day before `start`
     # in the shop's Los Angeles time zone), so exactly that one is quarantined LOCK_DATE.
     xero.set_lock_dates(period=start - timedelta(days=1))
-    tiktok = TikTokSandbox()
+    tiktok = TikTokSandbox(spec=TikTokSpec.load_if_present(settings.TIKTOK_OPENAPI_DIR))
     tiktok.add_shop(CIPHER, "7490000000000000001", "Demo TikTok US", "US", "USD")
     statements = demo_statements(region="US", currency="USD", start=start, days=days, seed=seed)
     held = statements[days // 2]

@@ -8,5 +8,4 @@ from connectors.tiktok.openapi import TikTokSpec
 def tiktok_spec_if_present() -> TikTokSpec | None:
     """TikTok's description when it is beside the repository; the tests that must have it use the
     `tiktok_spec` fixture, which fails under CI=true when it is missing."""
-    folder = settings.TIKTOK_OPENAPI_DIR
-    return TikTokSpec.load(folder) if (folder / "finance.json").exists() else None
+    return TikTokSpec.load_if_present(settings.TIKTOK_OPENAPI_DIR)
