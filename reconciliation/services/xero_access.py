@@ -33,31 +33,70 @@ def limiters_reset() -> None:
 
 
 def xero_client(connection: XeroConnection, *, posting: XeroPosting | None = None) -> XeroClient:
+    log_ = AttemptLog(connection=connection, posting=posting)
     return XeroClient(
         tenant_id=connection.tenant_id,
         access_token=lambda: access_token(connection.pk),
         transport=transports.transport_for("xero", connection.tenant_id),
-        on_attempt=lambda attempt: attempt_record(connection=connection, posting=posting, attempt=attempt),
+        on_attempt_start=log_.started,
+        on_attempt=log_.finished,
         limiter=limiter(),
         sleep=lambda s: transports.sleep(s),
     )
 
 
+class AttemptLog:
+    """The audit rows of one client: a row written as a request leaves, completed with its answer.
+
+    STYLE.md: "write the attempt row before the call, update it after". A row never completed is
+    what a worker killed mid-call leaves behind: Xero may have applied that request.
+    """
+
+    def __init__(self, *, connection: XeroConnection, posting: XeroPosting | None):
+        self.connection, self.posting = connection, posting
+        self._open: dict[str, int] = {}  # Attempt.ref -> XeroAttempt id, until completed
+
+    def started(self, attempt: Attempt) -> None:
+        row = XeroAttempt.objects.create(
+            connection=self.connection, posting=self.posting, **_request_fields(attempt)
+        )
+        self._open[attempt.ref] = row.pk
+
+    def finished(self, attempt: Attempt) -> None:
+        pk = self._open.pop(attempt.ref, None)
+        fields = _request_fields(attempt) | _answer_fields(attempt)
+        if pk is None:  # no start was reported (a client without the start hook): one complete row
+            XeroAttempt.objects.create(connection=self.connection, posting=self.posting, **fields)
+        else:
+            XeroAttempt.objects.filter(pk=pk).update(**fields)
+
+
 def attempt_record(*, connection: XeroConnection, posting: XeroPosting | None, attempt: Attempt) -> None:
-    XeroAttempt.objects.create(
-        connection=connection,
-        posting=posting,
-        method=attempt.method,
-        url=attempt.url,
-        status=attempt.status,
-        idempotency_key=attempt.idempotency_key,
-        request_headers=attempt.request_headers,
-        request_body=attempt.request_body,
-        response_headers=attempt.response_headers,
-        response_body=attempt.response_body,
-        duration_ms=attempt.duration_ms,
-        error=attempt.error,
-    )
+    """One complete audit row for an attempt reported only after it ended (token calls)."""
+    AttemptLog(connection=connection, posting=posting).finished(attempt)
+
+
+def _request_fields(attempt: Attempt) -> dict:
+    return {
+        "method": attempt.method,
+        "url": attempt.url,
+        "idempotency_key": attempt.idempotency_key,
+        "request_headers": attempt.request_headers,
+        "request_body": attempt.request_body,
+        "number": int(attempt.extra.get("attempt", 1)),
+    }
+
+
+def _answer_fields(attempt: Attempt) -> dict:
+    return {
+        "status": attempt.status,
+        "response_headers": attempt.response_headers,
+        "response_body": attempt.response_body,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "error_kind": str(attempt.extra.get("kind", "")),
+        "completed_at": timezone.now(),
+    }
 
 
 def access_token(connection_id: int) -> str:
