@@ -12,17 +12,19 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.xero.client import ElementResult
 from connectors.xero.errors import parse_lock_date
-from reconciliation.models import XeroConnection, XeroPosting
+from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.selectors import postings_due
 from reconciliation.services import xero_access
-from reconciliation.services.outbox import for_xero, quarantine_open
+from reconciliation.services.outbox import for_xero, quarantine_open, source_changed_message
 from reconciliation.services.payout_gate import receives_release
+from reconciliation.services.statements import payout_plan, statement_plan
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ def posting_send(*, posting_id: int) -> XeroPosting:
             return posting  # another worker has it
         posting.refresh_from_db()
         try:
+            if _source_changed(posting):
+                return _settle_stale(client, posting)
             if _may_exist(posting, previous):
                 found = _lookup(client, posting)
                 if found is None:
@@ -63,6 +67,38 @@ def posting_send(*, posting_id: int) -> XeroPosting:
         except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
             _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
             raise
+
+
+def _source_changed(posting: XeroPosting) -> bool:
+    return posting.quarantine.filter(reason=Reason.SOURCE_CHANGED, status=QuarantineItem.Status.OPEN).exists()
+
+
+def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
+    """A posting whose source changed after a send with no certain answer: never create it as it
+    was. Look it up: if Xero has it, it is posted and finance corrects the difference in Xero; if
+    Xero does not, it is set aside and the source is planned again from the new data."""
+    found = _lookup(client, posting)
+    if found is None:
+        return posting  # cannot tell yet: looked up again later, still never created
+    items = posting.quarantine.filter(reason=Reason.SOURCE_CHANGED, status=QuarantineItem.Status.OPEN)
+    if found:
+        items.update(message=source_changed_message(posting, posting.source_ref, found=True))
+        return _mark_posted(posting, found)
+    with transaction.atomic():
+        _set_state(posting, XeroPosting.State.SUPERSEDED, error="not in Xero; planned again")
+        items.update(status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now())
+        if posting.statement is not None:
+            statement_plan(statement=posting.statement)
+        elif posting.payout is not None:
+            payout_plan(payout=posting.payout)
+        ready = XeroPosting.objects.filter(
+            statement=posting.statement, payout=posting.payout, state=XeroPosting.State.READY
+        ).values_list("pk", flat=True)
+        fresh = list(ready)
+        transaction.on_commit(
+            lambda: [async_task("reconciliation.tasks.send_posting", pk, group="xero-send") for pk in fresh]
+        )
+    return posting
 
 
 def _may_exist(posting: XeroPosting, previous: str) -> bool:
