@@ -6,7 +6,7 @@ up before anything is created again.
 """
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -22,6 +22,7 @@ from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.selectors import postings_due
 from reconciliation.services import xero_access
+from reconciliation.services.organisation import organisation_refresh
 from reconciliation.services.outbox import for_xero, quarantine_open, source_changed_message
 from reconciliation.services.payout_gate import receives_release
 from reconciliation.services.statements import payout_plan, statement_plan
@@ -58,6 +59,8 @@ def posting_send(*, posting_id: int) -> XeroPosting:
                     return posting  # the lookup itself failed: still unknown, tried again later
                 if found:
                     return _mark_posted(posting, found)
+            if posting.original_date is not None and not _approved_date_open(posting):
+                return posting
             (result,) = client.create(
                 posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
             )
@@ -183,17 +186,78 @@ def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> Xer
         found = _find_existing(client, posting)
         if found is not None:
             return _mark_posted(posting, found)
-    reason = Reason.LOCK_DATE if result.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
-    proposed = None
-    if reason == Reason.LOCK_DATE:
-        lock = next((d for d in map(parse_lock_date, messages) if d), None)
-        proposed = (lock + timedelta(days=1)) if lock else None
-    _hold(posting, reason, messages, proposed_date=proposed, element=result.element)
+    if result.kind == ErrorKind.LOCK_DATE:
+        _hold_locked(posting, messages, element=result.element)
+    else:
+        _hold(posting, Reason.XERO_VALIDATION, messages, element=result.element)
     return posting
 
 
-@transaction.atomic
+def _hold_locked(posting: XeroPosting, messages: list[str], *, element=None) -> None:
+    """Xero refused the date. Its message names only the lock date it checked first (the end of
+    year lock before the period lock), and either may have moved since the run read them, so the
+    proposal comes from the organisation read again now (DESIGN.md 6: the later of the two + 1)."""
+    _hold(
+        posting, Reason.LOCK_DATE, messages, proposed_date=_first_open_day(posting, messages), element=element
+    )
+
+
+def _first_open_day(posting: XeroPosting, messages: list[str]) -> date | None:
+    dates = [d for d in map(parse_lock_date, messages) if d]
+    fresh = _organisation_now(posting)
+    if fresh is not None:
+        dates += [d for d in (fresh.period_lock_date, fresh.end_of_year_lock_date) if d]
+    return max(dates) + timedelta(days=1) if dates else None
+
+
+def _organisation_now(posting: XeroPosting) -> XeroConnection | None:
+    """The connection with its settings read from Xero now, or None if Xero could not say."""
+    try:
+        return organisation_refresh(connection=XeroConnection.objects.get(pk=posting.connection_id))
+    except ConnectorError as exc:
+        log.warning("could not re-read Xero settings for %s: %s", posting.source_ref, exc)
+        return None
+
+
+def _approved_date_open(posting: XeroPosting) -> bool:
+    """Before sending a document finance re-dated: is its date still after both lock dates, as
+    Xero has them now? If not, it is not sent; it is held again with a new proposal, because a
+    second refusal from Xero would only say the same thing later (DESIGN.md 6)."""
+    fresh = _organisation_now(posting)
+    if fresh is None:
+        _set_state(
+            posting,
+            XeroPosting.State.RETRY,
+            error="could not re-read Xero's lock dates before sending the re-dated document",
+            kind=ErrorKind.TRANSIENT,
+            next_at=timezone.now() + BACKOFF_BASE,
+        )
+        return False
+    lock = max((d for d in (fresh.period_lock_date, fresh.end_of_year_lock_date) if d), default=None)
+    if lock is None or posting.document_date > lock:
+        return True
+    proposed = lock + timedelta(days=1)
+    _hold(
+        posting,
+        Reason.LOCK_DATE,
+        [
+            f"the approved date {posting.document_date.isoformat()} is still locked in Xero (lock date now {lock.isoformat()}); not sent"
+        ],
+        proposed_date=proposed,
+        lead="",
+    )
+    return False
+
+
 def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
+    if exc.kind == ErrorKind.LOCK_DATE:
+        _hold_locked(posting, list(exc.messages))  # reads Xero again: outside any transaction
+        return posting
+    return _request_failed_record(posting, exc)
+
+
+@transaction.atomic
+def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
     if exc.kind == ErrorKind.UNKNOWN_OUTCOME and posting.attempts >= MAX_ATTEMPTS:
         _hold(
             posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, outcome still unknown: {exc}"]
@@ -232,8 +296,7 @@ def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
         # A whole request refused as a duplicate: something like it exists; look before anything else.
         _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
     else:
-        reason = Reason.LOCK_DATE if exc.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
-        _hold(posting, reason, list(exc.messages))
+        _hold(posting, Reason.XERO_VALIDATION, list(exc.messages))
     return posting
 
 
@@ -255,12 +318,18 @@ def _set_state(posting: XeroPosting, state: str, *, error: str = "", kind: str =
 
 
 def _hold(
-    posting: XeroPosting, reason: str, messages: list[str], *, proposed_date=None, element=None
+    posting: XeroPosting,
+    reason: str,
+    messages: list[str],
+    *,
+    proposed_date=None,
+    element=None,
+    lead: str = "Xero refused it: ",
 ) -> None:
     _set_state(posting, XeroPosting.State.HELD, error="\n".join(messages), kind=reason)
     if element is not None:
         XeroPosting.objects.filter(pk=posting.pk).update(xero_response=element)
-    text = f"{posting.source_ref}: Xero refused it: " + "; ".join(messages)
+    text = f"{posting.source_ref}: {lead}" + "; ".join(messages)
     if reason == Reason.LOCK_DATE and proposed_date:
         text += f". Proposed date {proposed_date.isoformat()} (the VAT period changes if approved)"
     quarantine_open(
