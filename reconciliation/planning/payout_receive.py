@@ -12,8 +12,10 @@ from reconciliation.planning.types import OrgSettings, Plan, PlannedDocument, Pr
 DEFAULT_CONTACT = "TikTok Shop"
 
 
-def payout_reference(payout: PayoutFacts) -> str:
-    return f"TikTok payout {payout.payment_id}"
+def payout_reference(payout: PayoutFacts, shop: ShopSettings) -> str:
+    """The RECEIVE's Reference, found by lookup after an unknown outcome: TikTok's shop and payment
+    ids only, never our shop code or name (see statement_journal.narration)."""
+    return f"TikTok payout {payout.payment_id} of shop {shop.external_id or shop.code}"
 
 
 def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSettings | None) -> Plan:
@@ -32,7 +34,7 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
             )
         )
     problems += checks.bank_account_problems(shop.bank_account, org, ref)
-    reference = payout_reference(payout)
+    reference = payout_reference(payout, shop)
     payload = {
         "Type": "RECEIVE",
         "Contact": {"Name": shop.contact_name or DEFAULT_CONTACT},
@@ -42,7 +44,7 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
         "LineAmountTypes": "NoTax",
         "LineItems": [
             {
-                "Description": f"TikTok Shop {shop.name} payout {payout.payment_id}",
+                "Description": reference,
                 "Quantity": 1,
                 "UnitAmount": payout.amount,
                 "AccountCode": shop.clearing_account,

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -113,10 +113,12 @@ def _may_exist(posting: XeroPosting, previous: str) -> bool:
         or not posting.idempotency_key.endswith(":0")
     ):
         return True
-    earlier = XeroPosting.objects.filter(
-        statement=posting.statement, payout=posting.payout, purpose=posting.purpose, attempts__gt=0
-    ).exclude(pk=posting.pk)
-    return earlier.exists()
+    # Any earlier posting of the same source, or of anything Xero would know by the same
+    # narration / reference in this organisation (the same TikTok statement, whichever shop row).
+    same = Q(statement=posting.statement, payout=posting.payout, purpose=posting.purpose) | Q(
+        connection=posting.connection_id, lookup_reference=posting.lookup_reference
+    )
+    return XeroPosting.objects.filter(same, attempts__gt=0).exclude(pk=posting.pk).exists()
 
 
 def _lookup(client, posting: XeroPosting) -> dict | None:
