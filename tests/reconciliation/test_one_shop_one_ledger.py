@@ -138,3 +138,34 @@ def test_renaming_a_shop_after_sending_posts_nothing_again_and_the_lookup_finds_
     assert not QuarantineItem.objects.filter(status="open").exists()
     puts = [r for r in world.xero.requests if r.method == "PUT" and r.path.endswith("/ManualJournals")]
     assert len(puts) == 1  # found by its narration, never created again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_shop_that_discovers_an_already_used_tiktok_shop_id_on_sync_posts_nothing():
+    from reconciliation.demo.scenario import sandbox_shop_connection
+    from reconciliation.models import SyncRun
+
+    world = build_world(days=0)
+    serve(world)
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+    twin = Shop.objects.create(
+        channel="tiktok",
+        code="tt-twin",
+        name="Same shop again",
+        region="US",
+        currency="USD",
+        timezone="UTC",
+        line_amount_types="NoTax",
+        clearing_account="1210",
+        bank_account="090",
+        xero_connection=world.shop.xero_connection,
+        sync_from=world.start,
+    )
+    sandbox_shop_connection(twin, world.tiktok)  # no id yet: the first sync asks TikTok for it
+
+    async_task("reconciliation.tasks.sync_shop", twin.pk)
+
+    run = SyncRun.objects.filter(shop=twin).get()
+    assert run.status == "failed"
+    assert "TikTok shop 7490000000000000009 is already set up as shop tt-test" in run.error
+    assert len(world.xero.manual_journals) == 1 and len(world.xero.bank_transactions) == 1
