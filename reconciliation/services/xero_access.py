@@ -1,5 +1,6 @@
 """A ready XeroClient for a connection: tokens refreshed one worker at a time, every attempt audited."""
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -106,6 +107,7 @@ def access_token(connection_id: int) -> str:
     connection = XeroConnection.objects.get(pk=connection_id)
     if _fresh(connection):
         return connection.access_token
+    audit = TokenAudit(connection)
     try:
         with transaction.atomic():
             # The only network call made inside a transaction: the lock must span the refresh, or a
@@ -113,7 +115,7 @@ def access_token(connection_id: int) -> str:
             connection = XeroConnection.objects.select_for_update().get(pk=connection_id)
             if _fresh(connection):
                 return connection.access_token
-            tokens = _new_tokens(connection)
+            tokens = _new_tokens(connection, audit)
             connection.access_token = tokens.access_token
             connection.refresh_token = tokens.refresh_token
             connection.access_token_expires_at = tokens.expires_at
@@ -122,15 +124,42 @@ def access_token(connection_id: int) -> str:
         if exc.kind == ErrorKind.AUTH:
             connection_pause(connection_id, reason=f"token refresh refused: {exc}")
         raise
+    finally:
+        audit.write()  # after the transaction: a refused refresh rolls it back, not its audit
     return tokens.access_token
+
+
+class TokenAudit:
+    """Token calls run inside the connection's row lock (see access_token), whose transaction a
+    failure rolls back; their audit rows are kept here and written once it has ended."""
+
+    def __init__(self, connection: XeroConnection):
+        self.connection = connection
+        self._attempts: dict[str, Attempt] = {}  # by ref: the start, replaced by the outcome
+
+    def started(self, attempt: Attempt) -> None:
+        self._attempts[attempt.ref] = attempt
+
+    def finished(self, attempt: Attempt) -> None:
+        self._attempts[attempt.ref] = dataclasses.replace(attempt, extra={**attempt.extra, "done": True})
+
+    def write(self) -> None:
+        for attempt in self._attempts.values():
+            fields = _request_fields(attempt)
+            if attempt.extra.get("done"):
+                fields |= _answer_fields(attempt)
+            XeroAttempt.objects.create(connection=self.connection, posting=None, **fields)
+        self._attempts.clear()
 
 
 # A custom connection (one organisation, client_credentials) asks for exactly what posting needs.
 CUSTOM_CONNECTION_SCOPES = "accounting.transactions accounting.settings accounting.contacts"
 
 
-def _new_tokens(connection: XeroConnection) -> auth.XeroTokens:
+def _new_tokens(connection: XeroConnection, audit: TokenAudit) -> auth.XeroTokens:
     transport = transports.transport_for("xero", connection.tenant_id)
+    # Token calls are audited too, never tied to a posting; auth removes tokens and secrets.
+    hooks = {"on_attempt_start": audit.started, "on_attempt": audit.finished}
     if not connection.refresh_token:
         # No refresh token means a custom connection: there is nothing to rotate, just ask again.
         return auth.client_credentials(
@@ -138,12 +167,17 @@ def _new_tokens(connection: XeroConnection) -> auth.XeroTokens:
             client_secret=connection.client_secret,
             scope=CUSTOM_CONNECTION_SCOPES,
             transport=transport,
+            **hooks,
         )
+    # A refresh whose answer is lost is repeated at once with the same refresh token (auth.refresh,
+    # inside Xero's 30-minute grace period), so a dropped answer does not pause the connection.
     return auth.refresh(
         client_id=connection.client_id,
         client_secret=connection.client_secret,
         refresh_token=connection.refresh_token,
         transport=transport,
+        sleep=lambda s: transports.sleep(s),
+        **hooks,
     )
 
 
