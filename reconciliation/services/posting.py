@@ -73,7 +73,13 @@ def posting_send(*, posting_id: int) -> XeroPosting:
 
 
 def _source_changed(posting: XeroPosting) -> bool:
-    return posting.quarantine.filter(reason=Reason.SOURCE_CHANGED, status=QuarantineItem.Status.OPEN).exists()
+    """Flagged SOURCE_CHANGED and not settled. Approving (Retry) or dismissing the item does not
+    make the old content right again: it is still only looked up, never created."""
+    return (
+        posting.quarantine.filter(reason=Reason.SOURCE_CHANGED)
+        .exclude(status=QuarantineItem.Status.RESOLVED)
+        .exists()
+    )
 
 
 def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
@@ -83,7 +89,10 @@ def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
     found = _lookup(client, posting)
     if found is None:
         return posting  # cannot tell yet: looked up again later, still never created
-    items = posting.quarantine.filter(reason=Reason.SOURCE_CHANGED, status=QuarantineItem.Status.OPEN)
+    items = posting.quarantine.filter(
+        reason=Reason.SOURCE_CHANGED,
+        status__in=[QuarantineItem.Status.OPEN, QuarantineItem.Status.APPROVED],
+    )
     if found:
         items.update(message=source_changed_message(posting, posting.source_ref, found=True))
         return _mark_posted(posting, found)

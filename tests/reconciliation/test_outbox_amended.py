@@ -3,10 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from reconciliation.models import QuarantineItem, XeroPosting
+from reconciliation.services.quarantine import quarantine_dismiss, quarantine_retry
 from reconciliation.tasks import send_due_postings
 from tests.reconciliation.small_statement import lines, serve
 from tests.reconciliation.world import build_world
@@ -100,3 +102,26 @@ def test_a_flagged_journal_that_xero_does_have_is_linked_and_left_to_finance():
     assert item.reason == "SOURCE_CHANGED" and "was posted to Xero" in item.message
     assert item.posting.state == "posted"
     assert world.xero.bank_transactions == []  # the payout waits until finance settles the change
+
+
+@pytest.mark.parametrize("decision", ["retry", "dismiss"])
+def test_finance_deciding_on_the_flag_never_releases_the_stale_journal(decision):
+    world = build_world(days=0)
+    serve(world)
+    world.xero.faults.next("server_error", count=5, method="PUT", path_prefix="/ManualJournals")
+    resync(world)
+    serve(world, amended=True)
+    resync(world)
+    item = QuarantineItem.objects.get(status="open", reason="SOURCE_CHANGED")
+    user, _ = User.objects.get_or_create(username="fin", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Finance"))
+    user = User.objects.get(pk=user.pk)
+
+    if decision == "retry":
+        quarantine_retry(item=item, user=user)
+    else:
+        quarantine_dismiss(item=item, user=user, reason="seen")
+    sweep()
+
+    (journal,) = world.xero.manual_journals
+    assert lines(journal) == NEW_LINES
