@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.db import connection as db_connection
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from reconciliation.models import XeroConnection, XeroPosting
 from reconciliation.services import posting as posting_service
@@ -89,6 +90,11 @@ def test_every_claim_of_a_posting_sends_the_same_idempotency_key():
     posting_send(posting_id=posting.pk)
     posting.refresh_from_db()
     assert posting.state == "retry"
+    world.shop.connection.refresh_from_db()
+    world.shop.connection.last_synced_at = None
+    world.shop.connection.save()
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)  # planned again: same row, same key
+    assert XeroPosting.objects.get(kind="ManualJournals").pk == posting.pk
     # Claim 2: applied, answer lost. Claim 3: looked up (found), never created again.
     world.xero.faults.next("timeout_after_write", method="PUT", path_prefix="/ManualJournals")
     XeroPosting.objects.filter(pk=posting.pk).update(next_attempt_at=timezone.now())
