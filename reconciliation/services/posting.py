@@ -241,7 +241,7 @@ def _approved_date_open(posting: XeroPosting) -> bool:
             XeroPosting.State.RETRY,
             error="could not re-read Xero's lock dates before sending the re-dated document",
             kind=ErrorKind.TRANSIENT,
-            next_at=timezone.now() + BACKOFF_BASE,
+            next_at=_next_try(posting, None),
         )
         return False
     lock = max((d for d in (fresh.period_lock_date, fresh.end_of_year_lock_date) if d), default=None)
@@ -252,7 +252,8 @@ def _approved_date_open(posting: XeroPosting) -> bool:
         posting,
         Reason.LOCK_DATE,
         [
-            f"the approved date {posting.document_date.isoformat()} is still locked in Xero (lock date now {lock.isoformat()}); not sent"
+            f"the approved date {posting.document_date.isoformat()} is still locked in Xero "
+            f"(lock date now {lock.isoformat()}); not sent"
         ],
         proposed_date=proposed,
         lead="",
@@ -311,9 +312,9 @@ def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPos
     return posting
 
 
-def _next_try(posting: XeroPosting, exc: ConnectorError):
+def _next_try(posting: XeroPosting, exc: ConnectorError | None):
     backoff = min(BACKOFF_BASE * (2 ** (posting.attempts - 1)), BACKOFF_CAP)
-    if exc.retry_after:
+    if exc is not None and exc.retry_after:
         backoff = max(backoff, timedelta(seconds=exc.retry_after))
     return timezone.now() + backoff
 

@@ -7,12 +7,14 @@ from datetime import date
 import httpx
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from reconciliation import transports
 from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.services import sync
 from reconciliation.services.quarantine import quarantine_approve
+from reconciliation.tasks import send_due_postings
 from tests.reconciliation.small_statement import lines, serve
 from tests.reconciliation.world import build_world
 
@@ -113,3 +115,20 @@ def test_a_whole_request_refused_for_a_lock_date_gets_the_same_proposal(monkeypa
     async_task("reconciliation.tasks.sync_shop", world.shop.pk)
 
     assert open_lock_item().proposed_date == NOV[23]
+
+
+def test_an_approved_date_is_not_sent_while_xeros_lock_dates_cannot_be_read(monkeypatch):
+    world = build_world(days=0, start=NOV[20])
+    serve(world)
+    locked_after_reading(world, monkeypatch, period=NOV[22], end_of_year=NOV[20])
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+    world.xero.faults.next("server_error", count=5, method="GET", path_prefix="/Organisation")
+
+    quarantine_approve(item=open_lock_item(), user=finance())
+
+    journal = XeroPosting.objects.get(kind="ManualJournals")
+    assert journal.state == "retry" and len(journal_puts(world)) == 1  # unchecked: not sent
+    XeroPosting.objects.filter(pk=journal.pk).update(next_attempt_at=timezone.now())
+    send_due_postings()
+    assert len(world.xero.manual_journals) == 1
+    assert "original date 2026-11-20" in world.xero.manual_journals[0]["Narration"]
