@@ -6,8 +6,7 @@ up before anything is created again.
 """
 
 import logging
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -16,25 +15,29 @@ from django_q.tasks import async_task
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.xero.client import ElementResult
-from connectors.xero.errors import parse_lock_date
 from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.selectors import postings_due
 from reconciliation.services import xero_access
-from reconciliation.services.organisation import organisation_refresh
+from reconciliation.services.lock_dates import approved_date_open, hold_locked
 from reconciliation.services.outbox import for_xero, quarantine_open, source_changed_message
 from reconciliation.services.payout_gate import receives_release
+from reconciliation.services.posting_outcomes import (
+    MAX_ATTEMPTS,
+    hold,
+    mark_posted,
+    next_try,
+    set_state,
+    xero_id,
+)
 from reconciliation.services.statements import payout_plan, statement_plan
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 # Longer than a task may run (Q_CLUSTER timeout 600 s): a posting still SENDING after this had its
 # worker die mid-call, so what Xero saw is unknown.
 STALE_SENDING = timedelta(minutes=15)
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=1)
 
 
 def posting_send(*, posting_id: int) -> XeroPosting:
@@ -58,8 +61,8 @@ def posting_send(*, posting_id: int) -> XeroPosting:
                 if found is None:
                     return posting  # the lookup itself failed: still unknown, tried again later
                 if found:
-                    return _mark_posted(posting, found)
-            if posting.original_date is not None and not _approved_date_open(posting):
+                    return mark_posted(posting, found)
+            if posting.original_date is not None and not approved_date_open(posting):
                 return posting
             (result,) = client.create(
                 posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
@@ -68,7 +71,7 @@ def posting_send(*, posting_id: int) -> XeroPosting:
         except ConnectorError as exc:
             return _request_failed(posting, exc)
         except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
-            _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
+            set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
             raise
 
 
@@ -95,9 +98,9 @@ def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
     )
     if found:
         items.update(message=source_changed_message(posting, posting.source_ref, found=True))
-        return _mark_posted(posting, found)
+        return mark_posted(posting, found)
     with transaction.atomic():
-        _set_state(posting, XeroPosting.State.SUPERSEDED, error="not in Xero; planned again")
+        set_state(posting, XeroPosting.State.SUPERSEDED, error="not in Xero; planned again")
         items.update(status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now())
         if posting.statement is not None:
             statement_plan(statement=posting.statement)
@@ -141,18 +144,18 @@ def _lookup(client, posting: XeroPosting) -> dict | None:
         if exc.kind == ErrorKind.AUTH:
             _request_failed(posting, exc)
         elif posting.attempts >= MAX_ATTEMPTS:
-            _hold(
+            hold(
                 posting,
                 Reason.RETRIES_EXHAUSTED,
                 [f"{posting.attempts} attempts; cannot tell if Xero has it: {exc}"],
             )
         else:
-            _set_state(
+            set_state(
                 posting,
                 XeroPosting.State.UNKNOWN,
                 error=f"lookup before re-sending failed: {exc}",
                 kind=ErrorKind.UNKNOWN_OUTCOME,
-                next_at=_next_try(posting, exc),
+                next_at=next_try(posting, exc),
             )
         return None
 
@@ -173,12 +176,12 @@ NO_ID = "00000000-0000-0000-0000-000000000000"  # what Xero puts on an element i
 
 def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> XeroPosting:
     if result.ok:
-        return _mark_posted(posting, result.element)
+        return mark_posted(posting, result.element)
     messages = list(result.messages) + [f"warning: {w}" for w in result.warnings]
-    if _xero_id(posting.kind, result.element) not in ("", NO_ID):
+    if xero_id(posting.kind, result.element) not in ("", NO_ID):
         # Created, but with warnings (e.g. Xero dropped a line on an unknown account): it exists,
         # so it is posted, and finance is told it differs from the plan. Never re-created.
-        _mark_posted(posting, result.element)
+        mark_posted(posting, result.element)
         quarantine_open(
             shop=posting.shop,
             problems=[
@@ -196,74 +199,17 @@ def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> Xer
         # "must be unique" after our own earlier success: link to it, never create twice.
         found = _find_existing(client, posting)
         if found is not None:
-            return _mark_posted(posting, found)
+            return mark_posted(posting, found)
     if result.kind == ErrorKind.LOCK_DATE:
-        _hold_locked(posting, messages, element=result.element)
+        hold_locked(posting, messages, element=result.element)
     else:
-        _hold(posting, Reason.XERO_VALIDATION, messages, element=result.element)
+        hold(posting, Reason.XERO_VALIDATION, messages, element=result.element)
     return posting
-
-
-def _hold_locked(posting: XeroPosting, messages: list[str], *, element=None) -> None:
-    """Xero refused the date. Its message names only the lock date it checked first (the end of
-    year lock before the period lock), and either may have moved since the run read them, so the
-    proposal comes from the organisation read again now (DESIGN.md 6: the later of the two + 1)."""
-    _hold(
-        posting, Reason.LOCK_DATE, messages, proposed_date=_first_open_day(posting, messages), element=element
-    )
-
-
-def _first_open_day(posting: XeroPosting, messages: list[str]) -> date | None:
-    dates = [d for d in map(parse_lock_date, messages) if d]
-    fresh = _organisation_now(posting)
-    if fresh is not None:
-        dates += [d for d in (fresh.period_lock_date, fresh.end_of_year_lock_date) if d]
-    return max(dates) + timedelta(days=1) if dates else None
-
-
-def _organisation_now(posting: XeroPosting) -> XeroConnection | None:
-    """The connection with its settings read from Xero now, or None if Xero could not say."""
-    try:
-        return organisation_refresh(connection=XeroConnection.objects.get(pk=posting.connection_id))
-    except ConnectorError as exc:
-        log.warning("could not re-read Xero settings for %s: %s", posting.source_ref, exc)
-        return None
-
-
-def _approved_date_open(posting: XeroPosting) -> bool:
-    """Before sending a document finance re-dated: is its date still after both lock dates, as
-    Xero has them now? If not, it is not sent; it is held again with a new proposal, because a
-    second refusal from Xero would only say the same thing later (DESIGN.md 6)."""
-    fresh = _organisation_now(posting)
-    if fresh is None:
-        _set_state(
-            posting,
-            XeroPosting.State.RETRY,
-            error="could not re-read Xero's lock dates before sending the re-dated document",
-            kind=ErrorKind.TRANSIENT,
-            next_at=_next_try(posting, None),
-        )
-        return False
-    lock = max((d for d in (fresh.period_lock_date, fresh.end_of_year_lock_date) if d), default=None)
-    if lock is None or posting.document_date > lock:
-        return True
-    proposed = lock + timedelta(days=1)
-    _hold(
-        posting,
-        Reason.LOCK_DATE,
-        [
-            f"the approved date {posting.document_date.isoformat()} is still locked in Xero "
-            f"(lock date now {lock.isoformat()}); not sent"
-        ],
-        proposed_date=proposed,
-        lead="",
-    )
-    return False
 
 
 def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
     if exc.kind == ErrorKind.LOCK_DATE:
-        _hold_locked(posting, list(exc.messages))  # reads Xero again: outside any transaction
+        hold_locked(posting, list(exc.messages))  # reads Xero again: outside any transaction
         return posting
     return _request_failed_record(posting, exc)
 
@@ -271,12 +217,12 @@ def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
 @transaction.atomic
 def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
     if exc.kind == ErrorKind.UNKNOWN_OUTCOME and posting.attempts >= MAX_ATTEMPTS:
-        _hold(
+        hold(
             posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, outcome still unknown: {exc}"]
         )
     elif exc.kind == ErrorKind.AUTH:
         xero_access.connection_pause(posting.connection_id, reason=str(exc))
-        _set_state(posting, XeroPosting.State.RETRY, error=str(exc), kind=exc.kind, next_at=None)
+        set_state(posting, XeroPosting.State.RETRY, error=str(exc), kind=exc.kind, next_at=None)
         quarantine_open(
             shop=posting.shop,
             problems=[
@@ -291,130 +237,25 @@ def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPos
         )
     elif exc.kind == ErrorKind.UNKNOWN_OUTCOME:
         # Look it up soon, but not in a tight loop if Xero keeps timing out.
-        next_at = timezone.now() if posting.attempts <= 1 else _next_try(posting, exc)
-        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=next_at)
+        next_at = timezone.now() if posting.attempts <= 1 else next_try(posting, exc)
+        set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=next_at)
     elif exc.kind == ErrorKind.TRANSIENT:
         if posting.attempts >= MAX_ATTEMPTS:
-            _hold(posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, last: {exc}"])
+            hold(posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, last: {exc}"])
         else:
-            _set_state(
+            set_state(
                 posting,
                 XeroPosting.State.RETRY,
                 error=str(exc),
                 kind=exc.kind,
-                next_at=_next_try(posting, exc),
+                next_at=next_try(posting, exc),
             )
     elif exc.kind == ErrorKind.DUPLICATE:
         # A whole request refused as a duplicate: something like it exists; look before anything else.
-        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
+        set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
     else:
-        _hold(posting, Reason.XERO_VALIDATION, list(exc.messages))
+        hold(posting, Reason.XERO_VALIDATION, list(exc.messages))
     return posting
-
-
-def _next_try(posting: XeroPosting, exc: ConnectorError | None):
-    backoff = min(BACKOFF_BASE * (2 ** (posting.attempts - 1)), BACKOFF_CAP)
-    if exc is not None and exc.retry_after:
-        backoff = max(backoff, timedelta(seconds=exc.retry_after))
-    return timezone.now() + backoff
-
-
-def _set_state(posting: XeroPosting, state: str, *, error: str = "", kind: str = "", next_at=None) -> None:
-    posting.state, posting.last_error, posting.last_error_kind, posting.next_attempt_at = (
-        state,
-        error,
-        kind,
-        next_at,
-    )
-    posting.save(update_fields=["state", "last_error", "last_error_kind", "next_attempt_at"])
-
-
-def _hold(
-    posting: XeroPosting,
-    reason: str,
-    messages: list[str],
-    *,
-    proposed_date=None,
-    element=None,
-    lead: str = "Xero refused it: ",
-) -> None:
-    _set_state(posting, XeroPosting.State.HELD, error="\n".join(messages), kind=reason)
-    if element is not None:
-        XeroPosting.objects.filter(pk=posting.pk).update(xero_response=element)
-    text = f"{posting.source_ref}: {lead}" + "; ".join(messages)
-    if reason == Reason.LOCK_DATE and proposed_date:
-        text += f". Proposed date {proposed_date.isoformat()} (the VAT period changes if approved)"
-    quarantine_open(
-        shop=posting.shop,
-        problems=[
-            Problem(reason, text, posting.source_ref, proposed_date=proposed_date, details={"xero": messages})
-        ],
-        source={"statement": posting.statement, "payout": posting.payout},
-        posting=posting,
-    )
-
-
-@transaction.atomic
-def _mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
-    posting.state = XeroPosting.State.POSTED
-    posting.xero_id = _xero_id(posting.kind, element)
-    posting.xero_number = str(element.get("InvoiceNumber") or element.get("CreditNoteNumber") or "")
-    posting.xero_response = element
-    posting.posted_at = timezone.now()
-    posting.last_error = ""
-    posting.save(
-        update_fields=["state", "xero_id", "xero_number", "xero_response", "posted_at", "last_error"]
-    )
-    mismatch = totals_mismatch(posting.payload, element)
-    if mismatch:
-        quarantine_open(
-            shop=posting.shop,
-            problems=[Problem(Reason.XERO_MISMATCH, f"{posting.source_ref}: {mismatch}", posting.source_ref)],
-            source={"statement": posting.statement, "payout": posting.payout},
-            posting=posting,
-        )
-    _resolve_posting_items(posting)
-    if posting.statement is not None:
-        receives_release(statement=posting.statement)
-    return posting
-
-
-def _resolve_posting_items(posting: XeroPosting) -> None:
-    posting.quarantine.filter(status__in=["open", "approved"]).exclude(
-        reason__in=[Reason.XERO_MISMATCH, Reason.SOURCE_CHANGED]
-    ).update(status="resolved", resolved_at=timezone.now())
-
-
-ID_FIELDS = {
-    "ManualJournals": "ManualJournalID",
-    "BankTransactions": "BankTransactionID",
-    "Invoices": "InvoiceID",
-    "CreditNotes": "CreditNoteID",
-    "Payments": "PaymentID",
-}
-
-
-def _xero_id(kind: str, element: dict) -> str:
-    return str(element.get(ID_FIELDS.get(kind, ""), ""))
-
-
-def totals_mismatch(payload: dict, element: dict) -> str:
-    """Check what Xero stored against what we planned (DESIGN.md 3: check the totals Xero returns)."""
-    if "JournalLines" in payload:
-        planned = sorted(Decimal(str(line["LineAmount"])) for line in payload["JournalLines"])
-        got = sorted(Decimal(str(line.get("LineAmount", "0"))) for line in element.get("JournalLines") or [])
-        return "" if planned == got else f"journal lines in Xero {got} differ from the plan {planned}"
-    if "LineItems" in payload and element.get("Total") is not None:
-        planned_total = sum(
-            (
-                Decimal(str(li["UnitAmount"])) * Decimal(str(li.get("Quantity", 1)))
-                for li in payload["LineItems"]
-            ),
-            Decimal("0"),
-        )
-        if payload.get("LineAmountTypes") == "NoTax" and Decimal(str(element["Total"])) != planned_total:
-            return f"Xero's total {element['Total']} differs from the planned {planned_total}"
-    return ""
 
 
 def connection_resume(*, connection: XeroConnection) -> None:
