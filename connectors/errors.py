@@ -57,7 +57,8 @@ class Attempt:
     duration_ms: int
     error: str = ""
     idempotency_key: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # {"attempt": 1-based try number, "kind": ErrorKind or ""}
+    ref: str = ""  # the same for the start and the outcome report of one HTTP exchange
 
 
 SECRET_HEADERS = {"authorization", "x-tts-access-token", "cookie", "set-cookie"}

@@ -26,8 +26,8 @@ from import_export.results import Result, RowResult
 
 from reconciliation.domain import tiktok_normalise
 from reconciliation.domain.tiktok_time import shop_timezone
-from reconciliation.models import ComponentMapping, Shop
-from reconciliation.models.shops import Channel
+from reconciliation.models import ComponentMapping, Shop, ShopConnection
+from reconciliation.models.shops import Channel, shop_id_conflict
 
 # --- rules the admin forms enforce too -----------------------------------------------------------
 
@@ -337,7 +337,7 @@ SHOP_COLUMNS = (
     "posting_mode",
     "line_amount_types",
 )
-SHOP_OPTIONAL_COLUMNS = ("bank_account", "reserve_account", "contact_name", "timezone")
+SHOP_OPTIONAL_COLUMNS = ("bank_account", "reserve_account", "contact_name", "timezone", "tiktok_shop_id")
 
 
 class ShopResource(SpreadsheetResource):
@@ -357,14 +357,44 @@ class ShopResource(SpreadsheetResource):
     currency = fields.Field("currency", "currency", ValidatedWidget(validate_currency, transform=str.upper))
     # A blank time zone means the region's (domain/tiktok_time.py); a region without one needs it set.
     timezone = fields.Field("timezone", "timezone", ValidatedWidget(validate_timezone, blank_value=""))
+    # The shop's id at TikTok, kept on its API connection (not a Shop field): optional, and once
+    # given, one shop per id (DESIGN.md 4.1 ids; a second shop would post everything twice).
+    tiktok_shop_id = fields.Field(column_name="tiktok_shop_id", attribute=None)
 
     def before_import(self, dataset, **kwargs):
         # The admin passes who is importing; the command line (a trusted operator shell) does not.
         self._user = kwargs.get("user")
+        self._tiktok_ids: dict[str, int] = {}  # id -> first sheet row, to refuse two rows per id
         super().before_import(dataset, **kwargs)
 
+    def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
+        shop_id = row.get("tiktok_shop_id", "")
+        if shop_id:
+            sheet_row = kwargs["row_number"] + 1
+            first = self._tiktok_ids.setdefault(shop_id, sheet_row)
+            if first != sheet_row:
+                raise ValidationError(
+                    f"tiktok_shop_id {shop_id} is also on row {first}: one TikTok shop posts to one "
+                    "ledger, and two shops for it would post every statement and payout twice"
+                )
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        instance._tiktok_shop_id = row.get("tiktok_shop_id", None)  # None: column not in the sheet
+
+    def dehydrate_tiktok_shop_id(self, shop: Shop) -> str:
+        connection = ShopConnection.objects.filter(shop=shop).first()
+        return connection.external_shop_id if connection else ""
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        wanted = getattr(instance, "_tiktok_shop_id", None)
+        if wanted and original.pk is not None and wanted != self.dehydrate_tiktok_shop_id(original):
+            return False
+        return super().skip_row(instance, original, row, import_validation_errors)
+
     def row_errors(self, instance) -> dict[str, str]:
-        errors = {}
+        errors = self._tiktok_shop_id_errors(instance)
         if shop_timezone(instance.region, instance.timezone) is None:
             errors["timezone"] = missing_timezone_message(instance.region)
         user = getattr(self, "_user", None)
@@ -376,6 +406,27 @@ class ShopResource(SpreadsheetResource):
             for name in Shop.POSTING_SETTINGS
             if getattr(stored, name) != getattr(instance, name)
         }
+
+    def _tiktok_shop_id_errors(self, instance) -> dict[str, str]:
+        wanted = getattr(instance, "_tiktok_shop_id", None)
+        if not wanted:
+            return {}
+        if instance.channel != Channel.TIKTOK:
+            return {"tiktok_shop_id": f"only TikTok shops have a TikTok shop id, not {instance.channel}"}
+        current = self.dehydrate_tiktok_shop_id(instance) if instance.pk else ""
+        if current and current != wanted:
+            return {
+                "tiktok_shop_id": f"shop {instance.code} is TikTok shop {current}; a shop's TikTok id "
+                "cannot be changed by import (its statements are posted under it)"
+            }
+        message = shop_id_conflict(wanted, shop_id=instance.pk)
+        return {"tiktok_shop_id": message} if message else {}
+
+    def after_save_instance(self, instance, row, **kwargs):
+        wanted = getattr(instance, "_tiktok_shop_id", None)
+        if wanted:
+            # Credentials are entered in the admin later; until then the shop cannot sync.
+            ShopConnection.objects.update_or_create(shop=instance, defaults={"external_shop_id": wanted})
 
     class Meta:
         model = Shop

@@ -9,6 +9,7 @@ from reconciliation.models import (
     Payout,
     QuarantineItem,
     Shop,
+    ShopConnection,
     Statement,
     XeroConnection,
     XeroPosting,
@@ -29,6 +30,7 @@ def shop_settings(shop: Shop) -> ShopSettings:
         contact_name=shop.contact_name,
         timezone=shop.timezone,
         posting_mode=shop.posting_mode,
+        external_id=getattr(ShopConnection.objects.filter(shop=shop).first(), "external_shop_id", ""),
     )
 
 

@@ -9,13 +9,18 @@ is four form posts and a GET; writing them here keeps error classification in
 """
 
 import datetime as dt
+import json
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
+from connectors.errors import Attempt, ErrorKind, redact_headers
 from connectors.xero.errors import (
+    XeroError,
     classify_exception,
     classify_response,
     classify_token_exception,
@@ -30,6 +35,18 @@ TOKEN_PATH, CONNECTIONS_PATH = "/connect/token", "/connections"
 TOKEN_URL = IDENTITY_URL + TOKEN_PATH
 CONNECTIONS_URL = API_URL + CONNECTIONS_PATH
 TIMEOUT = 30.0
+# Xero's FAQ (developer.xero.com/faq/oauth2, "What do I do if a token refresh fails?"): when the
+# answer to a refresh is lost, the existing refresh token may be used again for a grace period of
+# 30 minutes. So a refresh that failed in transit is repeated at once with the same token, a few
+# times, well inside that window; after it, only a reconnect helps.
+REFRESH_GRACE = dt.timedelta(minutes=30)
+REFRESH_RETRIES = 3
+REFRESH_RETRY_SLEEP_CAP = 30.0
+SECRET_FIELDS = frozenset(
+    {"refresh_token", "access_token", "id_token", "code", "client_secret", "code_verifier"}
+)
+
+Report = Callable[[Attempt], None] | None
 
 
 def utcnow() -> dt.datetime:
@@ -70,7 +87,7 @@ def exchange_code(
     identity_url: str = IDENTITY_URL,
 ) -> XeroTokens:
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-    return _token_request(form, client_id, client_secret, transport, clock, identity_url)
+    return _token_request(form, client_id, client_secret, transport, clock, identity_url=identity_url)
 
 
 def refresh(
@@ -80,6 +97,10 @@ def refresh(
     refresh_token: str,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    on_attempt: Report = None,
+    on_attempt_start: Report = None,
+    sleep: Callable[[float], None] = time.sleep,
+    retries: int = REFRESH_RETRIES,
     identity_url: str = IDENTITY_URL,
 ) -> XeroTokens:
     """Swap a refresh token for a new access token AND a new refresh token.
@@ -92,11 +113,26 @@ def refresh(
     inside a transaction, on purpose: without the lock two workers rotate the same token and one
     connection ends up with a dead refresh token.
 
+    A TRANSIENT failure (network, 5xx, 429, an answer without tokens) may have rotated the token at
+    Xero without our hearing of it; it is repeated with the same refresh token up to `retries`
+    times, which Xero's grace period (REFRESH_GRACE) allows. Every HTTP call is reported to
+    `on_attempt_start` / `on_attempt` with tokens and secrets removed.
+
     Raises XeroError: AUTH on invalid_grant (revoked, expired, already rotated: re-connect),
-    TRANSIENT on 5xx, 429 and network failures.
+    TRANSIENT when every try failed that way.
     """
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return _token_request(form, client_id, client_secret, transport, clock, identity_url)
+    hooks = (on_attempt_start, on_attempt)
+    for number in range(1, retries + 2):
+        try:
+            return _token_request(
+                form, client_id, client_secret, transport, clock, hooks, number, identity_url=identity_url
+            )
+        except XeroError as exc:
+            if exc.kind is not ErrorKind.TRANSIENT or number > retries:
+                raise
+            sleep(min(exc.retry_after or float(2 ** (number - 1)), REFRESH_RETRY_SLEEP_CAP))
+    raise AssertionError("unreachable")
 
 
 def client_credentials(
@@ -106,11 +142,14 @@ def client_credentials(
     scope: str,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    on_attempt: Report = None,
+    on_attempt_start: Report = None,
     identity_url: str = IDENTITY_URL,
 ) -> XeroTokens:
     """Token for a Xero custom connection (one organisation, no refresh token: just ask again)."""
     form = {"grant_type": "client_credentials", "scope": scope}
-    return _token_request(form, client_id, client_secret, transport, clock, identity_url)
+    hooks = (on_attempt_start, on_attempt)
+    return _token_request(form, client_id, client_secret, transport, clock, hooks, identity_url=identity_url)
 
 
 def connections(
@@ -128,14 +167,37 @@ def connections(
     return response.json()
 
 
-def _token_request(form, client_id, client_secret, transport, clock, identity_url) -> XeroTokens:
+def _token_request(
+    form,
+    client_id,
+    client_secret,
+    transport,
+    clock,
+    hooks=(None, None),
+    number=1,
+    *,
+    identity_url=IDENTITY_URL,
+) -> XeroTokens:
+    started_hook, done_hook = hooks
+    ref = uuid.uuid4().hex
     with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
+        request = http.build_request("POST", identity_url + TOKEN_PATH, data=form)
+        request.headers["Authorization"] = httpx.BasicAuth(client_id, client_secret)._auth_header
+        if started_hook:  # not caught: no audit row, no call
+            started_hook(_token_attempt(request, None, None, ref, number, 0.0))
+        started, response, error = time.monotonic(), None, None
         try:
-            response = http.post(identity_url + TOKEN_PATH, data=form, auth=(client_id, client_secret))
+            response = http.send(request)
         except httpx.TransportError as exc:
-            raise classify_token_exception(exc) from exc
-    if error := classify_token_response(response):
+            error = classify_token_exception(exc)
+            error.__cause__ = exc
+        if response is not None:
+            error = classify_token_response(response)
+        if done_hook:
+            done_hook(_token_attempt(request, response, error, ref, number, started))
+    if error:
         raise error
+    assert response is not None
     body = response.json()
     return XeroTokens(
         access_token=body["access_token"],
@@ -143,3 +205,36 @@ def _token_request(form, client_id, client_secret, transport, clock, identity_ur
         expires_at=clock() + dt.timedelta(seconds=int(body.get("expires_in", 1800))),
         scope=body.get("scope", ""),
     )
+
+
+def _token_attempt(request, response, error, ref, number, started) -> Attempt:
+    """A token call for the audit: the Basic header, every token, code and secret removed."""
+    return Attempt(
+        method=request.method,
+        url=str(request.url),
+        status=response.status_code if response is not None else None,
+        request_headers=redact_headers(request.headers),
+        request_body=urlencode([(k, _redacted(k, v)) for k, v in parse_qsl(request.content.decode())]),
+        response_headers={},
+        response_body=redacted_token_body(response.content) if response is not None else "",
+        duration_ms=round((time.monotonic() - started) * 1000) if started else 0,
+        error=f"{type(error).__name__}: {error}" if error else "",
+        extra={"attempt": number, "kind": str(error.kind) if error else ""},
+        ref=ref,
+    )
+
+
+def _redacted(key: str, value):
+    return "[redacted]" if key in SECRET_FIELDS else value
+
+
+def redacted_token_body(content: bytes) -> str:
+    """The identity server's JSON with token values replaced; anything unreadable is withheld,
+    since it could carry a token in a shape we do not know."""
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return "[body withheld: not JSON]"
+    if not isinstance(body, dict):
+        return "[body withheld: not an object]"
+    return json.dumps({k: _redacted(k, v) for k, v in body.items()})

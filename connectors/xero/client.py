@@ -2,7 +2,10 @@
 
 Error classes come from `connectors.xero.errors`; this module only acts on them: it retries
 TRANSIENT failures (re-sending the same Idempotency-Key, which Xero answers by replaying the first
-response inside its window), raises everything else, and reports every attempt to `on_attempt`.
+response inside its window), raises everything else, and reports every attempt twice: to
+`on_attempt_start` just before the request leaves (so an audit row exists even if the process dies
+while Xero is applying the write) and to `on_attempt` with the outcome. Both reports of one HTTP
+exchange carry the same `Attempt.ref`.
 """
 
 import json
@@ -94,6 +97,7 @@ class XeroClient:
         transport: httpx.BaseTransport | None = None,
         base_url: str = BASE_URL,
         on_attempt: Callable[[Attempt], None] | None = None,
+        on_attempt_start: Callable[[Attempt], None] | None = None,
         limiter: TenantRateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_retries: int = 4,
@@ -102,6 +106,7 @@ class XeroClient:
         self.tenant_id = tenant_id
         self._access_token = access_token
         self._on_attempt = on_attempt
+        self._on_attempt_start = on_attempt_start
         self._limiter = limiter
         self._sleep = sleep
         self._max_retries = max_retries
@@ -209,7 +214,10 @@ class XeroClient:
             method, path, params=params, content=body, headers=self._headers(body, idempotency_key)
         )
         response, error = None, None
+        ref = uuid.uuid4().hex
         with self._limiter.concurrency(self.tenant_id) if self._limiter else nullcontext():
+            # Not caught: if the start cannot be recorded, the request is not sent at all.
+            self._report_start(request, idempotency_key, number, ref)
             started = time.monotonic()
             try:
                 response = self._http.send(request)
@@ -217,13 +225,13 @@ class XeroClient:
                 error = classify_exception(exc, method=method)
                 error.__cause__ = exc
             except Exception as exc:  # a bug or an odd httpx error: still leave an audit trail
-                self._report(request, None, exc, started, idempotency_key, number)
+                self._report(request, None, exc, started, idempotency_key, number, ref)
                 raise
         if response is not None:
             if self._limiter:
                 self._limiter.observe(self.tenant_id, response.headers)
             error = classify_response(response)
-        self._report(request, response, error, started, idempotency_key, number)
+        self._report(request, response, error, started, idempotency_key, number, ref)
         return error, response
 
     def _headers(self, body: bytes | None, idempotency_key: str) -> dict[str, str]:
@@ -238,7 +246,26 @@ class XeroClient:
             headers["Idempotency-Key"] = idempotency_key
         return headers
 
-    def _report(self, request, response, error, started, idempotency_key, number) -> None:
+    def _report_start(self, request, idempotency_key, number, ref) -> None:
+        if self._on_attempt_start is None:
+            return
+        self._on_attempt_start(
+            Attempt(
+                method=request.method,
+                url=str(request.url),
+                status=None,
+                request_headers=redact_headers(request.headers),
+                request_body=request.content.decode("utf-8", "replace"),
+                response_headers={},
+                response_body="",
+                duration_ms=0,
+                idempotency_key=idempotency_key,
+                extra={"attempt": number + 1, "kind": ""},
+                ref=ref,
+            )
+        )
+
+    def _report(self, request, response, error, started, idempotency_key, number, ref) -> None:
         if self._on_attempt is None:
             return
         attempt = Attempt(
@@ -253,6 +280,7 @@ class XeroClient:
             error=f"{type(error).__name__}: {error}" if error else "",
             idempotency_key=idempotency_key,
             extra={"attempt": number + 1, "kind": str(getattr(error, "kind", ""))},
+            ref=ref,
         )
         try:
             self._on_attempt(attempt)

@@ -17,15 +17,22 @@ ACCESS_TOKEN_SECONDS = 1800  # Xero access tokens live 30 minutes
 MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 
 
+REFRESH_GRACE = timedelta(minutes=30)
+
+
 class TokenStore:
-    """OAuth2 as Xero's identity server does it. Every refresh rotates the refresh token and the
-    old one is dead at once (Xero documents a short grace period; we are stricter on purpose, so a
-    client that loses a rotated token or refreshes twice in parallel fails in tests)."""
+    """OAuth2 as Xero's identity server does it. Every refresh rotates the refresh token; the one
+    presented stays usable for a grace period of 30 minutes (Xero's FAQ, developer.xero.com/faq/
+    oauth2: "If, for whatever reason, you don't receive the response you can retry refreshing your
+    existing refresh token for a grace period of 30 minutes"), and is dead after it. Each use in
+    the grace period issues a new pair (Xero does not say whether it repeats the first one; a
+    client must store whatever it receives last). A client that keeps a rotated token for longer
+    than the grace period therefore fails in tests, as it would at Xero."""
 
     def __init__(self, clock: Callable[[], datetime]):
         self._clock = clock
         self._access: dict[str, datetime] = {}
-        self._refresh: set[str] = set()
+        self._refresh: dict[str, datetime | None] = {}  # token -> end of its grace period, once used
         self._codes_used: set[str] = set()
 
     def issue(self, *, with_refresh: bool = True) -> dict:
@@ -39,13 +46,19 @@ class TokenStore:
         }
         if with_refresh:
             grant["refresh_token"] = "sbx-rt-" + secrets.token_urlsafe(24)
-            self._refresh.add(grant["refresh_token"])
+            self._refresh[grant["refresh_token"]] = None
         return grant
 
     def refresh(self, refresh_token: str) -> dict | None:
         if refresh_token not in self._refresh:
             return None
-        self._refresh.discard(refresh_token)
+        now = self._clock()
+        grace_ends = self._refresh[refresh_token]
+        if grace_ends is not None and now >= grace_ends:
+            del self._refresh[refresh_token]
+            return None
+        if grace_ends is None:
+            self._refresh[refresh_token] = now + REFRESH_GRACE
         return self.issue()
 
     def exchange_code(self, code: str) -> dict | None:

@@ -86,7 +86,7 @@ class HasErrorFilter(admin.SimpleListFilter):
 class XeroAttemptInline(ReadOnlyInline):
     model = XeroAttempt
     fk_name = "posting"
-    fields = ("created_at", "method", "url", "status", "duration_ms", "error")
+    fields = ("created_at", "method", "url", "number", "status", "error_kind", "completed_at", "error")
     readonly_fields = fields
     ordering = ("created_at", "id")
 
@@ -150,7 +150,7 @@ class XeroPostingAdmin(ReadOnlyAdmin):
 @admin.register(XeroAttempt)
 class XeroAttemptAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "method", "url", "status", "duration_ms", "posting_link", "error_start")
-    list_filter = ("method", "status", "connection")
+    list_filter = ("method", "status", "error_kind", "connection")
     search_fields = ("url", "idempotency_key", "error", "posting__source_ref")
     list_select_related = ("posting", "connection")
     fields = (
@@ -159,7 +159,10 @@ class XeroAttemptAdmin(ReadOnlyAdmin):
         "created_at",
         "method",
         "url",
+        "number",
         "status",
+        "error_kind",
+        "completed_at",
         "duration_ms",
         "idempotency_key",
         "error",

@@ -79,8 +79,16 @@ class XeroPosting(models.Model):
         return self.state in self.SENDABLE
 
 
+WRITE_METHODS = ("PUT", "POST", "DELETE")
+
+
 class XeroAttempt(models.Model):
-    """One HTTP request to Xero, secrets removed. Append-only audit."""
+    """One HTTP request to Xero, secrets removed. Append-only audit.
+
+    Written just before the request leaves (`completed_at` empty) and completed with the answer, so
+    a worker killed while Xero applies a write still leaves a row that says "outcome unknown".
+    Token calls are rows too, with `posting` empty.
+    """
 
     connection = models.ForeignKey("reconciliation.XeroConnection", on_delete=models.PROTECT)
     posting = models.ForeignKey(
@@ -96,10 +104,40 @@ class XeroAttempt(models.Model):
     response_body = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    error_kind = models.CharField(
+        max_length=30, blank=True, help_text="connectors.errors.ErrorKind of a failed call, else empty"
+    )
+    number = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for a request's first try, 2, 3, ... for the client's retries of it"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="empty: sent, but no answer was recorded (the worker stopped)"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
+        if self.completed_at is None:
+            return f"{self.method} {self.url} -> no answer recorded"
         return f"{self.method} {self.url} -> {self.status or self.error[:40]}"
+
+    def may_have_written(self) -> bool:
+        """Could Xero have applied this request? False only when that is known (DESIGN.md 6).
+
+        Known not applied: reads; a 4xx answer other than 409 (429 rate limit, 401/403 auth,
+        400/413 refusals of the whole request are all decided before Xero writes anything); and a
+        network failure classified TRANSIENT on a write, which `classify_exception` only does when
+        the request never reached Xero (connection refused, connect timeout). Everything else may
+        have been applied: no answer recorded, a read timeout or dropped connection after sending,
+        409 (a keyed write still in progress), 5xx, and any 2xx (whether the element itself was
+        created is judged from the posting's element result, not here).
+        """
+        if self.method.upper() not in WRITE_METHODS:
+            return False
+        if self.completed_at is None:
+            return True
+        if self.status is None:
+            return self.error_kind != "transient"
+        return not (400 <= self.status < 500 and self.status != 409)

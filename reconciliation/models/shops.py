@@ -1,5 +1,7 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 
 from reconciliation.models.credentials import EncryptedTextField
 
@@ -79,9 +81,52 @@ class ShopConnection(models.Model):
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
     refresh_token = EncryptedTextField(blank=True)
     refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
-    external_shop_id = models.CharField(max_length=64, blank=True)
+    external_shop_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The shop's id at TikTok (found on the first sync when blank); one LedgerSync shop per id",
+    )
     shop_cipher = models.CharField(max_length=200, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            # One TikTok shop, one ledger: a second shop for the same id would post its money twice.
+            models.UniqueConstraint(
+                fields=["external_shop_id"],
+                condition=~Q(external_shop_id=""),
+                name="one_shop_per_external_shop_id",
+                violation_error_message="this TikTok shop id is already set up as another shop",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"connection of {self.shop.code}"
+
+    def clean(self) -> None:
+        message = shop_id_conflict(self.external_shop_id, shop_id=self.shop_id)
+        if message:
+            raise ValidationError({"external_shop_id": message})
+
+
+def shop_id_conflict(external_shop_id: str, *, shop_id: int | None) -> str | None:
+    """Why `external_shop_id` (a TikTok shop id) cannot be given to the shop `shop_id`, if it cannot.
+
+    Statements and payouts are identified by the TikTok shop, not by our shop code: a second shop
+    with the same id would pull the same statements again and post every journal and RECEIVE twice.
+    """
+    if not external_shop_id:
+        return None
+    other = (
+        ShopConnection.objects.filter(external_shop_id=external_shop_id)
+        .exclude(shop_id=shop_id)
+        .select_related("shop")
+        .first()
+    )
+    if other is None:
+        return None
+    return (
+        f"TikTok shop {external_shop_id} is already set up as shop {other.shop.code} ({other.shop.name}); "
+        "one TikTok shop posts to one ledger, and a second shop for it would post every statement and "
+        f"payout twice. Change shop {other.shop.code} instead."
+    )

@@ -12,8 +12,10 @@ from reconciliation.planning.types import OrgSettings, Plan, PlannedDocument, Pr
 DEFAULT_CONTACT = "TikTok Shop"
 
 
-def payout_reference(payout: PayoutFacts) -> str:
-    return f"TikTok payout {payout.payment_id}"
+def payout_reference(payout: PayoutFacts, shop: ShopSettings) -> str:
+    """The RECEIVE's Reference, found by lookup after an unknown outcome: TikTok's shop and payment
+    ids only, never our shop code or name (see statement_journal.narration)."""
+    return f"TikTok payout {payout.payment_id} of shop {shop.external_id or shop.code}"
 
 
 def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSettings | None) -> Plan:
@@ -32,9 +34,9 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
             )
         )
     problems += checks.bank_account_problems(shop.bank_account, org, ref)
-    lines, reserve_problems = _receive_lines(payout, shop, ref)
+    reference = payout_reference(payout, shop)
+    lines, reserve_problems = _receive_lines(payout, shop, ref, reference)
     problems += reserve_problems
-    reference = payout_reference(payout)
     payload = {
         "Type": "RECEIVE",
         "Contact": {"Name": shop.contact_name or DEFAULT_CONTACT},
@@ -55,14 +57,16 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
     return Plan((document,), tuple(problems), checks.SKIPPED_WITHOUT_ORG if org is None else ())
 
 
-def _receive_lines(payout: PayoutFacts, shop: ShopSettings, ref: str) -> tuple[list[dict], list[Problem]]:
+def _receive_lines(
+    payout: PayoutFacts, shop: ShopSettings, ref: str, reference: str
+) -> tuple[list[dict], list[Problem]]:
     """The deposit coded to clearing; a reserve only the payment reports (its statements carry
     none of it) moves between clearing and the reserve account here, so it is counted once and
     clearing ends at what TikTok still owes. Lines may be negative; the total is the deposit."""
     reserve = payout.unexplained_reserve
     lines = [
         {
-            "Description": f"TikTok Shop {shop.name} payout {payout.payment_id}",
+            "Description": reference,
             "Quantity": 1,
             "UnitAmount": payout.amount - reserve,
             "AccountCode": shop.clearing_account,

@@ -32,7 +32,12 @@ def statement_ref(shop_code: str, statement_id: str) -> str:
 
 
 def narration(shop: ShopSettings, facts: StatementFacts) -> str:
-    return f"TikTok Shop {shop.name}: statement {facts.statement_id} of {facts.statement_date.isoformat()}"
+    """How the journal is found in Xero after an unknown outcome, and the base of its idempotency
+    key: TikTok's shop id and statement id only, so renaming our shop (code or name) never makes
+    the same statement look new. The shop code stands in only while TikTok's id is not known yet
+    (a preview before the first sync); a sync learns the id before it plans anything."""
+    shop_id = shop.external_id or shop.code
+    return f"TikTok Shop {shop_id}: statement {facts.statement_id} of {facts.statement_date.isoformat()}"
 
 
 def plan_statement_journal(

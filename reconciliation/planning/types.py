@@ -73,6 +73,7 @@ class ShopSettings:
     contact_name: str = ""
     timezone: str = "UTC"
     posting_mode: str = "statement_journal"
+    external_id: str = ""  # the shop's id at its channel (TikTok shop id): names what we send to Xero
 
 
 @dataclass(frozen=True)

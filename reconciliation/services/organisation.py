@@ -20,20 +20,21 @@ def organisation_refresh(*, connection: XeroConnection) -> XeroConnection:
     connection.accounts = [_account_fields(a) for a in accounts]
     connection.tax_rates = [_tax_rate_fields(t) for t in tax_rates]
     connection.settings_refreshed_at = timezone.now()
-    # Only these fields: this instance may hold tokens that were rotated while the calls above ran
-    # (Xero's refresh token is single-use), and saving them back would kill the connection.
-    connection.save(
-        update_fields=[
-            "organisation_name",
-            "base_currency",
-            "period_lock_date",
-            "end_of_year_lock_date",
-            "accounts",
-            "tax_rates",
-            "settings_refreshed_at",
-        ]
-    )
+    # Only the settings: the client may have rotated the tokens meanwhile (another row instance),
+    # and a full save would write the old, now dead, refresh token back.
+    connection.save(update_fields=SETTINGS_FIELDS)
     return connection
+
+
+SETTINGS_FIELDS = [
+    "organisation_name",
+    "base_currency",
+    "period_lock_date",
+    "end_of_year_lock_date",
+    "accounts",
+    "tax_rates",
+    "settings_refreshed_at",
+]
 
 
 def xero_date(value) -> date | None:

@@ -62,12 +62,21 @@ REFUSED = {Reason.XERO_VALIDATION, Reason.LOCK_DATE}
 
 
 def replaceable(posting: XeroPosting) -> bool:
-    """May a new plan supersede this posting? Only if Xero cannot have it: never sent, or refused."""
+    """May a new plan supersede this posting? Only if Xero cannot have it (DESIGN.md 6).
+
+    True when it was never sent, when Xero refused the element itself (validation, lock date), or
+    when every HTTP write recorded for it is known not to have reached Xero (429, auth and other
+    4xx refusals, connection refused: `XeroAttempt.may_have_written`). A timeout after sending, a
+    dropped response, a 5xx or a call with no recorded answer may have created it: then it is kept,
+    and only a lookup in Xero (posting_send) can tell. UNKNOWN and SENDING are never replaceable.
+    """
     if posting.state not in UNSENT:
         return False
-    return posting.attempts == 0 or (
-        posting.state == XeroPosting.State.HELD and posting.last_error_kind in REFUSED
-    )
+    if posting.attempts == 0:
+        return True
+    if posting.state == XeroPosting.State.HELD and posting.last_error_kind in REFUSED:
+        return True
+    return not any(attempt.may_have_written() for attempt in posting.http_attempts.all())
 
 
 def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, statement=None, payout=None) -> list[XeroPosting]:
@@ -149,8 +158,7 @@ def _retire(posting: XeroPosting, shop, source, source_ref, *, now) -> bool:
         problems=[
             Problem(
                 Reason.SOURCE_CHANGED,
-                f"{source_ref}: the source changed after {posting.lookup_reference} was sent to Xero "
-                f"(now {posting.get_state_display().lower()}); review the difference and correct it in Xero",
+                source_changed_message(posting, source_ref),
                 source_ref,
                 details={"sent": posting.payload, "now": now},
             )
@@ -159,6 +167,20 @@ def _retire(posting: XeroPosting, shop, source, source_ref, *, now) -> bool:
         posting=posting,
     )
     return False
+
+
+def source_changed_message(posting: XeroPosting, source_ref: str, *, found: bool = False) -> str:
+    """What finance reads on SOURCE_CHANGED: it says "sent" only of a document Xero may have."""
+    if posting.state == XeroPosting.State.POSTED or found:
+        return (
+            f"{source_ref}: the source changed after {posting.lookup_reference} was posted to Xero; "
+            "review the difference and correct it in Xero"
+        )
+    return (
+        f"{source_ref}: the source changed after {posting.lookup_reference} was sent to Xero with no "
+        f"certain answer (now {posting.get_state_display().lower()}); it will not be sent again as it "
+        "was: it is looked up in Xero, and if Xero does not have it, planned again from the new data"
+    )
 
 
 def _new_posting(

@@ -7,31 +7,37 @@ up before anything is created again.
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.xero.client import ElementResult
-from connectors.xero.errors import parse_lock_date
-from reconciliation.models import XeroConnection, XeroPosting
+from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.selectors import postings_due
 from reconciliation.services import xero_access
-from reconciliation.services.outbox import for_xero, quarantine_open
+from reconciliation.services.lock_dates import approved_date_open, hold_locked
+from reconciliation.services.outbox import for_xero, quarantine_open, source_changed_message
 from reconciliation.services.payout_gate import receives_release
+from reconciliation.services.posting_outcomes import (
+    MAX_ATTEMPTS,
+    hold,
+    mark_posted,
+    next_try,
+    set_state,
+    xero_id,
+)
+from reconciliation.services.statements import payout_plan, statement_plan
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 # Longer than a task may run (Q_CLUSTER timeout 600 s): a posting still SENDING after this had its
 # worker die mid-call, so what Xero saw is unknown.
 STALE_SENDING = timedelta(minutes=15)
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=1)
 
 
 def posting_send(*, posting_id: int) -> XeroPosting:
@@ -48,12 +54,16 @@ def posting_send(*, posting_id: int) -> XeroPosting:
             return posting  # another worker has it
         posting.refresh_from_db()
         try:
+            if _source_changed(posting):
+                return _settle_stale(client, posting)
             if _may_exist(posting, previous):
                 found = _lookup(client, posting)
                 if found is None:
                     return posting  # the lookup itself failed: still unknown, tried again later
                 if found:
-                    return _mark_posted(posting, found)
+                    return mark_posted(posting, found)
+            if posting.original_date is not None and not approved_date_open(posting):
+                return posting
             (result,) = client.create(
                 posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
             )
@@ -61,8 +71,49 @@ def posting_send(*, posting_id: int) -> XeroPosting:
         except ConnectorError as exc:
             return _request_failed(posting, exc)
         except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
-            _set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
+            set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
             raise
+
+
+def _source_changed(posting: XeroPosting) -> bool:
+    """Flagged SOURCE_CHANGED and not settled. Approving (Retry) or dismissing the item does not
+    make the old content right again: it is still only looked up, never created."""
+    return (
+        posting.quarantine.filter(reason=Reason.SOURCE_CHANGED)
+        .exclude(status=QuarantineItem.Status.RESOLVED)
+        .exists()
+    )
+
+
+def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
+    """A posting whose source changed after a send with no certain answer: never create it as it
+    was. Look it up: if Xero has it, it is posted and finance corrects the difference in Xero; if
+    Xero does not, it is set aside and the source is planned again from the new data."""
+    found = _lookup(client, posting)
+    if found is None:
+        return posting  # cannot tell yet: looked up again later, still never created
+    items = posting.quarantine.filter(
+        reason=Reason.SOURCE_CHANGED,
+        status__in=[QuarantineItem.Status.OPEN, QuarantineItem.Status.APPROVED],
+    )
+    if found:
+        items.update(message=source_changed_message(posting, posting.source_ref, found=True))
+        return mark_posted(posting, found)
+    with transaction.atomic():
+        set_state(posting, XeroPosting.State.SUPERSEDED, error="not in Xero; planned again")
+        items.update(status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now())
+        if posting.statement is not None:
+            statement_plan(statement=posting.statement)
+        elif posting.payout is not None:
+            payout_plan(payout=posting.payout)
+        ready = XeroPosting.objects.filter(
+            statement=posting.statement, payout=posting.payout, state=XeroPosting.State.READY
+        ).values_list("pk", flat=True)
+        fresh = list(ready)
+        transaction.on_commit(
+            lambda: [async_task("reconciliation.tasks.send_posting", pk, group="xero-send") for pk in fresh]
+        )
+    return posting
 
 
 def _may_exist(posting: XeroPosting, previous: str) -> bool:
@@ -74,10 +125,12 @@ def _may_exist(posting: XeroPosting, previous: str) -> bool:
         or not posting.idempotency_key.endswith(":0")
     ):
         return True
-    earlier = XeroPosting.objects.filter(
-        statement=posting.statement, payout=posting.payout, purpose=posting.purpose, attempts__gt=0
-    ).exclude(pk=posting.pk)
-    return earlier.exists()
+    # Any earlier posting of the same source, or of anything Xero would know by the same
+    # narration / reference in this organisation (the same TikTok statement, whichever shop row).
+    same = Q(statement=posting.statement, payout=posting.payout, purpose=posting.purpose) | Q(
+        connection=posting.connection_id, lookup_reference=posting.lookup_reference
+    )
+    return XeroPosting.objects.filter(same, attempts__gt=0).exclude(pk=posting.pk).exists()
 
 
 def _lookup(client, posting: XeroPosting) -> dict | None:
@@ -91,18 +144,18 @@ def _lookup(client, posting: XeroPosting) -> dict | None:
         if exc.kind == ErrorKind.AUTH:
             _request_failed(posting, exc)
         elif posting.attempts >= MAX_ATTEMPTS:
-            _hold(
+            hold(
                 posting,
                 Reason.RETRIES_EXHAUSTED,
                 [f"{posting.attempts} attempts; cannot tell if Xero has it: {exc}"],
             )
         else:
-            _set_state(
+            set_state(
                 posting,
                 XeroPosting.State.UNKNOWN,
                 error=f"lookup before re-sending failed: {exc}",
                 kind=ErrorKind.UNKNOWN_OUTCOME,
-                next_at=_next_try(posting, exc),
+                next_at=next_try(posting, exc),
             )
         return None
 
@@ -123,12 +176,12 @@ NO_ID = "00000000-0000-0000-0000-000000000000"  # what Xero puts on an element i
 
 def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> XeroPosting:
     if result.ok:
-        return _mark_posted(posting, result.element)
+        return mark_posted(posting, result.element)
     messages = list(result.messages) + [f"warning: {w}" for w in result.warnings]
-    if _xero_id(posting.kind, result.element) not in ("", NO_ID):
+    if xero_id(posting.kind, result.element) not in ("", NO_ID):
         # Created, but with warnings (e.g. Xero dropped a line on an unknown account): it exists,
         # so it is posted, and finance is told it differs from the plan. Never re-created.
-        _mark_posted(posting, result.element)
+        mark_posted(posting, result.element)
         quarantine_open(
             shop=posting.shop,
             problems=[
@@ -146,25 +199,30 @@ def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> Xer
         # "must be unique" after our own earlier success: link to it, never create twice.
         found = _find_existing(client, posting)
         if found is not None:
-            return _mark_posted(posting, found)
-    reason = Reason.LOCK_DATE if result.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
-    proposed = None
-    if reason == Reason.LOCK_DATE:
-        lock = next((d for d in map(parse_lock_date, messages) if d), None)
-        proposed = (lock + timedelta(days=1)) if lock else None
-    _hold(posting, reason, messages, proposed_date=proposed, element=result.element)
+            return mark_posted(posting, found)
+    if result.kind == ErrorKind.LOCK_DATE:
+        hold_locked(posting, messages, element=result.element)
+    else:
+        hold(posting, Reason.XERO_VALIDATION, messages, element=result.element)
     return posting
 
 
-@transaction.atomic
 def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
+    if exc.kind == ErrorKind.LOCK_DATE:
+        hold_locked(posting, list(exc.messages))  # reads Xero again: outside any transaction
+        return posting
+    return _request_failed_record(posting, exc)
+
+
+@transaction.atomic
+def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
     if exc.kind == ErrorKind.UNKNOWN_OUTCOME and posting.attempts >= MAX_ATTEMPTS:
-        _hold(
+        hold(
             posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, outcome still unknown: {exc}"]
         )
     elif exc.kind == ErrorKind.AUTH:
         xero_access.connection_pause(posting.connection_id, reason=str(exc))
-        _set_state(posting, XeroPosting.State.RETRY, error=str(exc), kind=exc.kind, next_at=None)
+        set_state(posting, XeroPosting.State.RETRY, error=str(exc), kind=exc.kind, next_at=None)
         quarantine_open(
             shop=posting.shop,
             problems=[
@@ -179,125 +237,25 @@ def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
         )
     elif exc.kind == ErrorKind.UNKNOWN_OUTCOME:
         # Look it up soon, but not in a tight loop if Xero keeps timing out.
-        next_at = timezone.now() if posting.attempts <= 1 else _next_try(posting, exc)
-        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=next_at)
+        next_at = timezone.now() if posting.attempts <= 1 else next_try(posting, exc)
+        set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=next_at)
     elif exc.kind == ErrorKind.TRANSIENT:
         if posting.attempts >= MAX_ATTEMPTS:
-            _hold(posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, last: {exc}"])
+            hold(posting, Reason.RETRIES_EXHAUSTED, [f"{posting.attempts} attempts, last: {exc}"])
         else:
-            _set_state(
+            set_state(
                 posting,
                 XeroPosting.State.RETRY,
                 error=str(exc),
                 kind=exc.kind,
-                next_at=_next_try(posting, exc),
+                next_at=next_try(posting, exc),
             )
     elif exc.kind == ErrorKind.DUPLICATE:
         # A whole request refused as a duplicate: something like it exists; look before anything else.
-        _set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
+        set_state(posting, XeroPosting.State.UNKNOWN, error=str(exc), kind=exc.kind, next_at=timezone.now())
     else:
-        reason = Reason.LOCK_DATE if exc.kind == ErrorKind.LOCK_DATE else Reason.XERO_VALIDATION
-        _hold(posting, reason, list(exc.messages))
+        hold(posting, Reason.XERO_VALIDATION, list(exc.messages))
     return posting
-
-
-def _next_try(posting: XeroPosting, exc: ConnectorError):
-    backoff = min(BACKOFF_BASE * (2 ** (posting.attempts - 1)), BACKOFF_CAP)
-    if exc.retry_after:
-        backoff = max(backoff, timedelta(seconds=exc.retry_after))
-    return timezone.now() + backoff
-
-
-def _set_state(posting: XeroPosting, state: str, *, error: str = "", kind: str = "", next_at=None) -> None:
-    posting.state, posting.last_error, posting.last_error_kind, posting.next_attempt_at = (
-        state,
-        error,
-        kind,
-        next_at,
-    )
-    posting.save(update_fields=["state", "last_error", "last_error_kind", "next_attempt_at"])
-
-
-def _hold(
-    posting: XeroPosting, reason: str, messages: list[str], *, proposed_date=None, element=None
-) -> None:
-    _set_state(posting, XeroPosting.State.HELD, error="\n".join(messages), kind=reason)
-    if element is not None:
-        XeroPosting.objects.filter(pk=posting.pk).update(xero_response=element)
-    text = f"{posting.source_ref}: Xero refused it: " + "; ".join(messages)
-    if reason == Reason.LOCK_DATE and proposed_date:
-        text += f". Proposed date {proposed_date.isoformat()} (the VAT period changes if approved)"
-    quarantine_open(
-        shop=posting.shop,
-        problems=[
-            Problem(reason, text, posting.source_ref, proposed_date=proposed_date, details={"xero": messages})
-        ],
-        source={"statement": posting.statement, "payout": posting.payout},
-        posting=posting,
-    )
-
-
-@transaction.atomic
-def _mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
-    posting.state = XeroPosting.State.POSTED
-    posting.xero_id = _xero_id(posting.kind, element)
-    posting.xero_number = str(element.get("InvoiceNumber") or element.get("CreditNoteNumber") or "")
-    posting.xero_response = element
-    posting.posted_at = timezone.now()
-    posting.last_error = ""
-    posting.save(
-        update_fields=["state", "xero_id", "xero_number", "xero_response", "posted_at", "last_error"]
-    )
-    mismatch = totals_mismatch(posting.payload, element)
-    if mismatch:
-        quarantine_open(
-            shop=posting.shop,
-            problems=[Problem(Reason.XERO_MISMATCH, f"{posting.source_ref}: {mismatch}", posting.source_ref)],
-            source={"statement": posting.statement, "payout": posting.payout},
-            posting=posting,
-        )
-    _resolve_posting_items(posting)
-    if posting.statement is not None:
-        receives_release(statement=posting.statement)
-    return posting
-
-
-def _resolve_posting_items(posting: XeroPosting) -> None:
-    posting.quarantine.filter(status__in=["open", "approved"]).exclude(
-        reason__in=[Reason.XERO_MISMATCH, Reason.SOURCE_CHANGED]
-    ).update(status="resolved", resolved_at=timezone.now())
-
-
-ID_FIELDS = {
-    "ManualJournals": "ManualJournalID",
-    "BankTransactions": "BankTransactionID",
-    "Invoices": "InvoiceID",
-    "CreditNotes": "CreditNoteID",
-    "Payments": "PaymentID",
-}
-
-
-def _xero_id(kind: str, element: dict) -> str:
-    return str(element.get(ID_FIELDS.get(kind, ""), ""))
-
-
-def totals_mismatch(payload: dict, element: dict) -> str:
-    """Check what Xero stored against what we planned (DESIGN.md 3: check the totals Xero returns)."""
-    if "JournalLines" in payload:
-        planned = sorted(Decimal(str(line["LineAmount"])) for line in payload["JournalLines"])
-        got = sorted(Decimal(str(line.get("LineAmount", "0"))) for line in element.get("JournalLines") or [])
-        return "" if planned == got else f"journal lines in Xero {got} differ from the plan {planned}"
-    if "LineItems" in payload and element.get("Total") is not None:
-        planned_total = sum(
-            (
-                Decimal(str(li["UnitAmount"])) * Decimal(str(li.get("Quantity", 1)))
-                for li in payload["LineItems"]
-            ),
-            Decimal("0"),
-        )
-        if payload.get("LineAmountTypes") == "NoTax" and Decimal(str(element["Total"])) != planned_total:
-            return f"Xero's total {element['Total']} differs from the planned {planned_total}"
-    return ""
 
 
 def connection_resume(*, connection: XeroConnection) -> None:

@@ -7,6 +7,7 @@ from connectors.tiktok import auth
 from connectors.tiktok.client import TikTokClient
 from reconciliation import transports
 from reconciliation.models import Shop, ShopConnection
+from reconciliation.models.shops import shop_id_conflict
 
 
 def tiktok_client(shop: Shop) -> TikTokClient:
@@ -35,6 +36,8 @@ def _shop_cipher(client: TikTokClient, connection: ShopConnection) -> str:
             f"{connection.shop.code}: cannot tell which authorised TikTok shop to use "
             f"({len(shops)} authorised; set the external shop id on the connection)"
         )
+    if conflict := shop_id_conflict(wanted[0]["id"], shop_id=connection.shop_id):
+        raise ValueError(f"{connection.shop.code}: {conflict}")
     connection.shop_cipher, connection.external_shop_id = wanted[0]["cipher"], wanted[0]["id"]
     connection.save(update_fields=["shop_cipher", "external_shop_id"])
     return connection.shop_cipher

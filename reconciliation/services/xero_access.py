@@ -1,5 +1,6 @@
 """A ready XeroClient for a connection: tokens refreshed one worker at a time, every attempt audited."""
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -33,32 +34,71 @@ def limiters_reset() -> None:
 
 
 def xero_client(connection: XeroConnection, *, posting: XeroPosting | None = None) -> XeroClient:
+    log_ = AttemptLog(connection=connection, posting=posting)
     return XeroClient(
         tenant_id=connection.tenant_id,
         access_token=lambda: access_token(connection.pk),
         transport=transports.transport_for("xero", connection.tenant_id),
         base_url=settings.XERO_API_URL + API_PATH,
-        on_attempt=lambda attempt: attempt_record(connection=connection, posting=posting, attempt=attempt),
+        on_attempt_start=log_.started,
+        on_attempt=log_.finished,
         limiter=limiter(),
         sleep=lambda s: transports.sleep(s),
     )
 
 
+class AttemptLog:
+    """The audit rows of one client: a row written as a request leaves, completed with its answer.
+
+    STYLE.md: "write the attempt row before the call, update it after". A row never completed is
+    what a worker killed mid-call leaves behind: Xero may have applied that request.
+    """
+
+    def __init__(self, *, connection: XeroConnection, posting: XeroPosting | None):
+        self.connection, self.posting = connection, posting
+        self._open: dict[str, int] = {}  # Attempt.ref -> XeroAttempt id, until completed
+
+    def started(self, attempt: Attempt) -> None:
+        row = XeroAttempt.objects.create(
+            connection=self.connection, posting=self.posting, **_request_fields(attempt)
+        )
+        self._open[attempt.ref] = row.pk
+
+    def finished(self, attempt: Attempt) -> None:
+        pk = self._open.pop(attempt.ref, None)
+        fields = _request_fields(attempt) | _answer_fields(attempt)
+        if pk is None:  # no start was reported (a client without the start hook): one complete row
+            XeroAttempt.objects.create(connection=self.connection, posting=self.posting, **fields)
+        else:
+            XeroAttempt.objects.filter(pk=pk).update(**fields)
+
+
 def attempt_record(*, connection: XeroConnection, posting: XeroPosting | None, attempt: Attempt) -> None:
-    XeroAttempt.objects.create(
-        connection=connection,
-        posting=posting,
-        method=attempt.method,
-        url=attempt.url,
-        status=attempt.status,
-        idempotency_key=attempt.idempotency_key,
-        request_headers=attempt.request_headers,
-        request_body=attempt.request_body,
-        response_headers=attempt.response_headers,
-        response_body=attempt.response_body,
-        duration_ms=attempt.duration_ms,
-        error=attempt.error,
-    )
+    """One complete audit row for an attempt reported only after it ended (token calls)."""
+    AttemptLog(connection=connection, posting=posting).finished(attempt)
+
+
+def _request_fields(attempt: Attempt) -> dict:
+    return {
+        "method": attempt.method,
+        "url": attempt.url,
+        "idempotency_key": attempt.idempotency_key,
+        "request_headers": attempt.request_headers,
+        "request_body": attempt.request_body,
+        "number": int(attempt.extra.get("attempt", 1)),
+    }
+
+
+def _answer_fields(attempt: Attempt) -> dict:
+    return {
+        "status": attempt.status,
+        "response_headers": attempt.response_headers,
+        "response_body": attempt.response_body,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "error_kind": str(attempt.extra.get("kind", "")),
+        "completed_at": timezone.now(),
+    }
 
 
 def access_token(connection_id: int) -> str:
@@ -68,6 +108,7 @@ def access_token(connection_id: int) -> str:
     connection = XeroConnection.objects.get(pk=connection_id)
     if _fresh(connection):
         return connection.access_token
+    audit = TokenAudit(connection)
     try:
         with transaction.atomic():
             # The only network call made inside a transaction: the lock must span the refresh, or a
@@ -75,7 +116,7 @@ def access_token(connection_id: int) -> str:
             connection = XeroConnection.objects.select_for_update().get(pk=connection_id)
             if _fresh(connection):
                 return connection.access_token
-            tokens = _new_tokens(connection)
+            tokens = _new_tokens(connection, audit)
             connection.access_token = tokens.access_token
             connection.refresh_token = tokens.refresh_token
             connection.access_token_expires_at = tokens.expires_at
@@ -84,15 +125,42 @@ def access_token(connection_id: int) -> str:
         if exc.kind == ErrorKind.AUTH:
             connection_pause(connection_id, reason=f"token refresh refused: {exc}")
         raise
+    finally:
+        audit.write()  # after the transaction: a refused refresh rolls it back, not its audit
     return tokens.access_token
+
+
+class TokenAudit:
+    """Token calls run inside the connection's row lock (see access_token), whose transaction a
+    failure rolls back; their audit rows are kept here and written once it has ended."""
+
+    def __init__(self, connection: XeroConnection):
+        self.connection = connection
+        self._attempts: dict[str, Attempt] = {}  # by ref: the start, replaced by the outcome
+
+    def started(self, attempt: Attempt) -> None:
+        self._attempts[attempt.ref] = attempt
+
+    def finished(self, attempt: Attempt) -> None:
+        self._attempts[attempt.ref] = dataclasses.replace(attempt, extra={**attempt.extra, "done": True})
+
+    def write(self) -> None:
+        for attempt in self._attempts.values():
+            fields = _request_fields(attempt)
+            if attempt.extra.get("done"):
+                fields |= _answer_fields(attempt)
+            XeroAttempt.objects.create(connection=self.connection, posting=None, **fields)
+        self._attempts.clear()
 
 
 # A custom connection (one organisation, client_credentials) asks for exactly what posting needs.
 CUSTOM_CONNECTION_SCOPES = "accounting.transactions accounting.settings accounting.contacts"
 
 
-def _new_tokens(connection: XeroConnection) -> auth.XeroTokens:
+def _new_tokens(connection: XeroConnection, audit: TokenAudit) -> auth.XeroTokens:
     transport = transports.transport_for("xero", connection.tenant_id)
+    # Token calls are audited too, never tied to a posting; auth removes tokens and secrets.
+    hooks = {"on_attempt_start": audit.started, "on_attempt": audit.finished}
     if not connection.refresh_token:
         # No refresh token means a custom connection: there is nothing to rotate, just ask again.
         return auth.client_credentials(
@@ -101,13 +169,18 @@ def _new_tokens(connection: XeroConnection) -> auth.XeroTokens:
             scope=CUSTOM_CONNECTION_SCOPES,
             transport=transport,
             identity_url=settings.XERO_IDENTITY_URL,
+            **hooks,
         )
+    # A refresh whose answer is lost is repeated at once with the same refresh token (auth.refresh,
+    # inside Xero's 30-minute grace period), so a dropped answer does not pause the connection.
     return auth.refresh(
         client_id=connection.client_id,
         client_secret=connection.client_secret,
         refresh_token=connection.refresh_token,
         transport=transport,
         identity_url=settings.XERO_IDENTITY_URL,
+        sleep=lambda s: transports.sleep(s),
+        **hooks,
     )
 
 

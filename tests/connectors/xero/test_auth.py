@@ -104,6 +104,7 @@ def test_refresh_that_may_be_repeated_is_transient(answer):
             client_secret=CLIENT_SECRET,
             refresh_token="rt",
             transport=Identity(answer).transport,
+            retries=0,  # the classification alone; repeating is tested in test_auth_grace.py
         )
     assert caught.value.kind is ErrorKind.TRANSIENT
 
