@@ -121,7 +121,9 @@ def totals_mismatch(payload: dict, element: dict) -> str:
     if "JournalLines" in payload:
         planned = sorted(Decimal(str(line["LineAmount"])) for line in payload["JournalLines"])
         got = sorted(Decimal(str(line.get("LineAmount", "0"))) for line in element.get("JournalLines") or [])
-        return "" if planned == got else f"journal lines in Xero {got} differ from the plan {planned}"
+        if planned != got:
+            return f"journal lines in Xero {got} differ from the plan {planned}"
+        return _journal_tax_mismatch(payload, element)
     if "LineItems" in payload and element.get("Total") is not None:
         planned_total = sum(
             (
@@ -133,3 +135,16 @@ def totals_mismatch(payload: dict, element: dict) -> str:
         if payload.get("LineAmountTypes") == "NoTax" and Decimal(str(element["Total"])) != planned_total:
             return f"Xero's total {element['Total']} differs from the planned {planned_total}"
     return ""
+
+
+def _journal_tax_mismatch(payload: dict, element: dict) -> str:
+    """The VAT Xero reports is the TaxAmount it stored per line: when the plan set it (the tax the
+    source states, or Xero's own per-line rounding), Xero must hold the same total."""
+    planned_lines = [line for line in payload["JournalLines"] if "TaxAmount" in line]
+    if not planned_lines:
+        return ""
+    planned = sum((Decimal(str(line["TaxAmount"])) for line in planned_lines), Decimal("0"))
+    got = sum(
+        (Decimal(str(line.get("TaxAmount", "0"))) for line in element.get("JournalLines") or []), Decimal("0")
+    )
+    return "" if planned == got else f"Xero holds {got:.2f} of tax on the journal, the plan {planned:.2f}"
