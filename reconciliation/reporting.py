@@ -19,7 +19,7 @@ def summary_lines(summary: dict) -> list[str]:
 
 def reconciliation_lines(rows: list[dict]) -> list[str]:
     lines = [
-        "Payouts through the clearing account (residue = deposit - journals posted through clearing)",
+        "Payouts through the clearing account (residue = deposit - reserve on the receipt - journals posted through clearing)",
         "  payout               paid         deposit  statements     posted  receive   residue",
     ]
     for r in rows:

@@ -132,7 +132,9 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
     """Per payout: the deposit, what its statements say, what we posted through clearing, what is left.
 
     A residue other than 0.00 means a statement of that payout is held, not yet sent, not fetched,
-    or TikTok's statements and deposit disagree (reserves withheld show here too).
+    or TikTok's statements and deposit disagree. The deposit is compared with what the statements put
+    into clearing less any reserve only the payment reports (the RECEIVE moves that one between
+    clearing and the reserve account; docs/ARCHITECTURE.md, Reserves).
     """
     rows = []
     for payout in Payout.objects.filter(shop=shop).order_by("paid_date", "payment_id"):
@@ -140,6 +142,8 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
         expected = sum((s.settlement_amount for s in statements), Decimal("0"))
         posted = clearing_movement(shop, [s.pk for s in statements])
         receive = payout.postings.filter(purpose="payout_receive").exclude(state="superseded").first()
+        statements_reserve = sum((s.reserve_amount for s in statements), Decimal("0"))
+        payment_only_reserve = (payout.reserve_amount or Decimal("0")) - statements_reserve
         rows.append(
             {
                 "payout": payout.payment_id,
@@ -149,7 +153,8 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
                 "statements_total": expected,
                 "posted_to_clearing": posted,
                 "receive": receive.state if receive else "none",
-                "residue": payout.amount - posted,
+                "reserve_on_receive": payment_only_reserve,
+                "residue": payout.amount - payment_only_reserve - posted,
             }
         )
     return rows

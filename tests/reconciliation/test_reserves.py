@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django_q.tasks import async_task
 
+from reconciliation import selectors
 from reconciliation.models import QuarantineItem, Statement
 from tests.reconciliation.world import CIPHER, build_world
 from tests.support.ledger import account_movement
@@ -59,6 +60,8 @@ def test_a_reserve_on_the_statement_moves_to_the_reserve_account_and_clearing_en
     assert account_movement(world.xero, "1210") == D("0.00")
     assert account_movement(world.xero, "1220") == D("10.00")
     assert Statement.objects.get().reserve_amount == D("-10.00")
+    (row,) = selectors.payout_reconciliation(world.shop)
+    assert (row["deposit"], row["posted_to_clearing"], row["residue"]) == (D("90.00"), D("90.00"), D("0.00"))
 
 
 def test_a_reserve_only_the_payment_reports_is_posted_once_on_the_receive():
@@ -79,6 +82,12 @@ def test_a_reserve_only_the_payment_reports_is_posted_once_on_the_receive():
     ]
     assert account_movement(world.xero, "1210") == D("0.00")
     assert account_movement(world.xero, "1220") == D("10.00")
+    (row,) = selectors.payout_reconciliation(world.shop)
+    assert (row["posted_to_clearing"], row["reserve_on_receive"], row["residue"]) == (
+        D("100.00"),
+        D("-10.00"),
+        D("0.00"),
+    )
 
 
 def test_a_released_reserve_moves_back_through_clearing_into_the_payout():
