@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 
 from reconciliation.models import (
@@ -119,7 +120,10 @@ def clearing_movement(shop: Shop, statement_ids: list[int]) -> Decimal:
     """What the posted statement journals moved the clearing account by."""
     total = Decimal("0")
     postings = XeroPosting.objects.filter(
-        statement_id__in=statement_ids, state=XeroPosting.State.POSTED, kind=XeroPosting.Kind.MANUAL_JOURNAL
+        source_type=ContentType.objects.get_for_model(Statement),
+        source_id__in=statement_ids,
+        state=XeroPosting.State.POSTED,
+        kind=XeroPosting.Kind.MANUAL_JOURNAL,
     )
     for posting in postings:
         for line in posting.payload["JournalLines"]:

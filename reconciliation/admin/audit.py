@@ -93,6 +93,10 @@ class XeroAttemptInline(ReadOnlyInline):
 
 @admin.register(XeroPosting)
 class XeroPostingAdmin(ReadOnlyAdmin):
+    @admin.display(description="source")
+    def source_link(self, obj):
+        return admin_link(obj.source)
+
     list_display = (
         "kind",
         "source_ref",
@@ -109,7 +113,7 @@ class XeroPostingAdmin(ReadOnlyAdmin):
     list_select_related = ("shop", "connection")
     inlines = [XeroAttemptInline]
     fieldsets = [
-        (None, {"fields": ["kind", "purpose", "source_ref", "shop", "connection", "statement", "payout"]}),
+        (None, {"fields": ["kind", "purpose", "source_ref", "shop", "connection", "source_link"]}),
         (
             "State",
             {

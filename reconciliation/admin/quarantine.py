@@ -171,7 +171,7 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
-        ("What is held", {"fields": ["statement", "payout", "posting_summary"]}),
+        ("What is held", {"fields": ["source_link", "posting_summary"]}),
         ("Decision", {"fields": ["decided_by", "decided_at", "decision_note", "resolved_at"]}),
         ("Planned document and Xero's messages", {"fields": ["details_pretty"]}),
     ]
@@ -187,6 +187,10 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
     @admin.display(description="held document")
     def posting_summary(self, obj):
         return admin_link(obj.posting)
+
+    @admin.display(description="source")
+    def source_link(self, obj):
+        return admin_link(obj.source)
 
     details_pretty = pretty("details", "details")
 

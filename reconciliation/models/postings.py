@@ -1,7 +1,17 @@
 """The outbox: every Xero document we plan, send or fail to send, and every HTTP attempt."""
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+
+def link_to(source) -> dict:
+    """The fields that point a posting or quarantine item at `source` (any model row), for
+    `.filter(**link_to(x))` and `.create(**link_to(x))`; {} for no source."""
+    if source is None:
+        return {"source_type": None, "source_id": None}
+    return {"source_type": ContentType.objects.get_for_model(source), "source_id": source.pk}
 
 
 class XeroPosting(models.Model):
@@ -27,12 +37,11 @@ class XeroPosting(models.Model):
 
     connection = models.ForeignKey("reconciliation.XeroConnection", on_delete=models.PROTECT)
     shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="postings")
-    statement = models.ForeignKey(
-        "reconciliation.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
-    )
-    payout = models.ForeignKey(
-        "reconciliation.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
-    )
+    # What this posts: one link to any source (a statement, a payout; later an order, a refund, a
+    # purchase order, a remittance), not one nullable key per kind (docs/ARCHITECTURE.md, Layers).
+    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    source_id = models.PositiveBigIntegerField()
+    source = GenericForeignKey("source_type", "source_id")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     source_ref = models.CharField(max_length=255, help_text="What this posts, in words finance can search")
     purpose = models.CharField(max_length=40, help_text="e.g. statement_journal, payout_receive")
@@ -68,7 +77,10 @@ class XeroPosting(models.Model):
                 fields=["connection", "idempotency_key"], name="posting_unique_idempotency_key"
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["source_type", "source_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.lookup_reference} [{self.state}]"

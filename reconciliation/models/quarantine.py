@@ -1,6 +1,8 @@
 """Quarantine: anything that cannot be posted safely waits here, with a reason, for finance."""
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -28,12 +30,13 @@ class QuarantineItem(models.Model):
 
     reason = models.CharField(max_length=30, choices=Reason.choices)
     shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="quarantine")
-    statement = models.ForeignKey(
-        "reconciliation.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="quarantine"
+    # What is held: one link to its source when it has one (a statement, a payout, ...); items about
+    # a connection or an unreadable record have none.
+    source_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    payout = models.ForeignKey(
-        "reconciliation.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="quarantine"
-    )
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
     posting = models.ForeignKey(
         "reconciliation.XeroPosting",
         null=True,

@@ -3,7 +3,28 @@
 import hashlib
 import json
 
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
+
+
+def _postings(query_name: str) -> GenericRelation:
+    """`source.postings`: the outbox rows planned from this source (XeroPosting.source)."""
+    return GenericRelation(
+        "reconciliation.XeroPosting",
+        content_type_field="source_type",
+        object_id_field="source_id",
+        related_query_name=query_name,
+    )
+
+
+def _held(query_name: str) -> GenericRelation:
+    """`source.quarantine`: the quarantine items about this source (QuarantineItem.source)."""
+    return GenericRelation(
+        "reconciliation.QuarantineItem",
+        content_type_field="source_type",
+        object_id_field="source_id",
+        related_query_name=query_name,
+    )
 
 
 def content_hash(payload) -> str:
@@ -73,6 +94,8 @@ class Statement(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.FETCHED)
     fetched_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    postings = _postings("statement")
+    quarantine = _held("statement")
 
     class Meta:
         ordering = ["-statement_date", "statement_id"]
@@ -111,6 +134,8 @@ class Payout(models.Model):
     created_time = models.DateTimeField(null=True, blank=True, help_text="when TikTok created the payment")
     content_hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
+    postings = _postings("payout")
+    quarantine = _held("payout")
 
     class Meta:
         ordering = ["-paid_date", "payment_id"]

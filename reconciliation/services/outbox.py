@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reconciliation.models import QuarantineItem, Shop, XeroPosting
+from reconciliation.models.postings import link_to
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Plan, PlannedDocument, Problem
 
@@ -79,20 +80,20 @@ def replaceable(posting: XeroPosting) -> bool:
     return not any(attempt.may_have_written() for attempt in posting.http_attempts.all())
 
 
-def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, statement=None, payout=None) -> list[XeroPosting]:
+def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, source) -> list[XeroPosting]:
     """Write a plan: postings for its documents, quarantine for its problems.
 
     Any problem other than a lock date holds everything (nothing of a held statement is posted); a
     lock-date problem still records the planned document, HELD, so finance can approve it re-dated.
     A posting Xero may already have is never replaced: a different plan for it is SOURCE_CHANGED.
+    `source` is the row the plan is for (a Statement, a Payout; any model with a `content_hash`).
     """
-    source = {"statement": statement, "payout": payout}
-    source_hash = (statement or payout).content_hash
+    source_hash = source.content_hash
     with transaction.atomic():
         # Lock the source's postings so a worker cannot claim one while we decide to replace it.
         current = list(
             XeroPosting.objects.select_for_update()
-            .filter(**source)
+            .filter(**link_to(source))
             .exclude(state=XeroPosting.State.SUPERSEDED)
             .order_by("id")
         )
@@ -196,7 +197,7 @@ def _new_posting(
         "payload": payload,
         "document_date": doc.document_date,
         "state": XeroPosting.State.HELD if held else XeroPosting.State.READY,
-        **source,
+        **link_to(source),
     }
     generation = 0
     while True:
@@ -221,10 +222,9 @@ def _release_lock_hold(posting: XeroPosting) -> None:
         posting.save(update_fields=["state"])
 
 
-def quarantine_open(
-    *, shop: Shop, problems, source: dict, posting: XeroPosting | None
-) -> list[QuarantineItem]:
-    """One open item per (what, reason); messages of the same reason are listed together."""
+def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None) -> list[QuarantineItem]:
+    """One open item per (what, reason); messages of the same reason are listed together.
+    `source` is the row held (a Statement, a Payout, ...) or None (a connection, an unreadable record)."""
     grouped: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for problem in problems:
         grouped[(problem.source_ref, problem.code)].append(problem)
@@ -243,8 +243,7 @@ def quarantine_open(
             "proposed_date": same[0].proposed_date,
             "proposed_action": _proposed_action(code, same[0]),
             "posting": posting,
-            "statement": source.get("statement"),
-            "payout": source.get("payout"),
+            **link_to(source),
         }
         item, _ = QuarantineItem.objects.update_or_create(
             source_ref=source_ref, reason=code, status=QuarantineItem.Status.OPEN, defaults=defaults

@@ -5,6 +5,7 @@ payout has its journal in Xero (or finance has dismissed it), clearing would sho
 paid but we have not explained. So the RECEIVE waits, visibly, rather than half-post the payout.
 """
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
@@ -16,10 +17,13 @@ SETTLED = (XeroPosting.State.POSTED, XeroPosting.State.SUPERSEDED, XeroPosting.S
 
 def statements_pending(payout: Payout) -> list[str]:
     """Statement ids of this payout that are held or whose journal is not in Xero yet."""
-    held = QuarantineItem.objects.filter(statement=OuterRef("pk"), status=QuarantineItem.Status.OPEN)
-    unposted = XeroPosting.objects.filter(statement=OuterRef("pk"), purpose="statement_journal").exclude(
-        state__in=SETTLED
+    statements = ContentType.objects.get_for_model(Statement)
+    held = QuarantineItem.objects.filter(
+        source_type=statements, source_id=OuterRef("pk"), status=QuarantineItem.Status.OPEN
     )
+    unposted = XeroPosting.objects.filter(
+        source_type=statements, source_id=OuterRef("pk"), purpose="statement_journal"
+    ).exclude(state__in=SETTLED)
     pending = Statement.objects.filter(shop=payout.shop, payment_id=payout.payment_id).filter(
         Exists(held) | Exists(unposted)
     )

@@ -31,7 +31,7 @@ from reconciliation.services.posting_outcomes import (
     set_state,
     xero_id,
 )
-from reconciliation.services.statements import payout_plan, statement_plan
+from reconciliation.services.sources import source_replan
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,9 @@ def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
     with transaction.atomic():
         set_state(posting, XeroPosting.State.SUPERSEDED, error="not in Xero; planned again")
         items.update(status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now())
-        if posting.statement is not None:
-            statement_plan(statement=posting.statement)
-        elif posting.payout is not None:
-            payout_plan(payout=posting.payout)
+        source_replan(posting.source)
         ready = XeroPosting.objects.filter(
-            statement=posting.statement, payout=posting.payout, state=XeroPosting.State.READY
+            source_type=posting.source_type, source_id=posting.source_id, state=XeroPosting.State.READY
         ).values_list("pk", flat=True)
         fresh = list(ready)
         transaction.on_commit(
@@ -127,7 +124,7 @@ def _may_exist(posting: XeroPosting, previous: str) -> bool:
         return True
     # Any earlier posting of the same source, or of anything Xero would know by the same
     # narration / reference in this organisation (the same TikTok statement, whichever shop row).
-    same = Q(statement=posting.statement, payout=posting.payout, purpose=posting.purpose) | Q(
+    same = Q(source_type=posting.source_type, source_id=posting.source_id, purpose=posting.purpose) | Q(
         connection=posting.connection_id, lookup_reference=posting.lookup_reference
     )
     return XeroPosting.objects.filter(same, attempts__gt=0).exclude(pk=posting.pk).exists()
@@ -191,7 +188,7 @@ def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> Xer
                     posting.source_ref,
                 )
             ],
-            source={"statement": posting.statement, "payout": posting.payout},
+            source=posting.source,
             posting=posting,
         )
         return posting
@@ -232,7 +229,7 @@ def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPos
                     posting.connection.name,
                 )
             ],
-            source={},
+            source=None,
             posting=None,
         )
     elif exc.kind == ErrorKind.UNKNOWN_OUTCOME:

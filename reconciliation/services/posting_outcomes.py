@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.errors import ConnectorError
-from reconciliation.models import XeroPosting
+from reconciliation.models import Statement, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.services.outbox import quarantine_open
@@ -63,7 +63,7 @@ def hold(
         problems=[
             Problem(reason, text, posting.source_ref, proposed_date=proposed_date, details={"xero": messages})
         ],
-        source={"statement": posting.statement, "payout": posting.payout},
+        source=posting.source,
         posting=posting,
     )
 
@@ -87,12 +87,12 @@ def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
         quarantine_open(
             shop=posting.shop,
             problems=[Problem(Reason.XERO_MISMATCH, f"{posting.source_ref}: {mismatch}", posting.source_ref)],
-            source={"statement": posting.statement, "payout": posting.payout},
+            source=posting.source,
             posting=posting,
         )
     _resolve_posting_items(posting)
-    if posting.statement is not None:
-        receives_release(statement=posting.statement)
+    if isinstance(posting.source, Statement):
+        receives_release(statement=posting.source)
     return posting
 
 

@@ -12,6 +12,7 @@ from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.outbox import REFUSED, idempotency_key, redated, replaceable
 from reconciliation.services.posting import connection_resume
+from reconciliation.services.sources import source_replan
 
 DECIDE = "reconciliation.decide_quarantineitem"
 
@@ -128,14 +129,7 @@ def _resend(posting: XeroPosting) -> None:
 
 
 def _replan(item: QuarantineItem) -> None:
-    from reconciliation.services.statements import payout_plan, statement_plan
-
-    source = item.statement or (item.posting.statement if item.posting else None)
-    payout = item.payout or (item.posting.payout if item.posting else None)
-    if source is not None:
-        statement_plan(statement=source)
-    elif payout is not None:
-        payout_plan(payout=payout)
+    source_replan(item.source or (item.posting.source if item.posting else None))
 
 
 def _resolve(item: QuarantineItem) -> None:

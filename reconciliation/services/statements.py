@@ -13,7 +13,8 @@ from reconciliation.models import Payout, Shop, SourceRecord, Statement, XeroPos
 from reconciliation.models.sources import SourceKind, content_hash
 from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
 from reconciliation.planning.payout_receive import plan_payout_receive
-from reconciliation.planning.statement_journal import plan_statement_journal, statement_ref
+from reconciliation.planning.registry import plan_statement
+from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Plan, Problem
 from reconciliation.services.outbox import plan_apply
 from reconciliation.services.payout_gate import receive_gate
@@ -102,8 +103,12 @@ def _preview(*, pages: list[dict], shop: Shop):
     facts, problems = statement_facts(pages, timezone=zone, ref=lambda sid: statement_ref(shop.code, sid))
     if facts is None or problems:
         return Plan((), tuple(problems), skipped), facts
-    return plan_statement_journal(
-        facts, shop=selectors.shop_settings(shop), rules=selectors.component_rules(shop), org=org
+    return plan_statement(
+        facts,
+        channel=shop.channel,
+        shop=selectors.shop_settings(shop),
+        rules=selectors.component_rules(shop),
+        org=org,
     ), facts
 
 
@@ -119,7 +124,7 @@ def statement_plan(*, statement: Statement) -> Plan:
         return Plan((), ())
     plan, facts = _preview(pages=statement.pages(), shop=shop)
     source_ref = statement_ref(shop.code, statement.statement_id)
-    plan_apply(shop=shop, plan=plan, source_ref=source_ref, statement=statement)
+    plan_apply(shop=shop, plan=plan, source_ref=source_ref, source=statement)
     statement.state = Statement.State.HELD if plan.problems else Statement.State.PLANNED
     reserve_before = statement.reserve_amount
     if facts is not None:
@@ -192,7 +197,7 @@ def payout_plan(*, payout: Payout) -> Plan:
         facts, shop=selectors.shop_settings(shop), org=selectors.org_settings(shop.xero_connection)
     )
     plan_apply(
-        shop=shop, plan=plan, source_ref=f"TikTok {shop.code} payout {payout.payment_id}", payout=payout
+        shop=shop, plan=plan, source_ref=f"TikTok {shop.code} payout {payout.payment_id}", source=payout
     )
     receive_gate(payout=payout)
     return plan

@@ -128,7 +128,7 @@ def _hold_unreadable(shop: Shop, source_ref: str, counts: Counter, exc: Exceptio
     quarantine_open(
         shop=shop,
         problems=[Problem(Reason.SOURCE_INCONSISTENT, f"{source_ref}: unreadable: {exc}", source_ref)],
-        source={},
+        source=None,
         posting=None,
     )
 

@@ -105,7 +105,7 @@ def world():
     posting = XeroPosting.objects.create(
         connection=xero,
         shop=shop,
-        statement=statement,
+        source=statement,
         kind=XeroPosting.Kind.MANUAL_JOURNAL,
         source_ref="tt-uk statement S1",
         purpose="statement_journal",
@@ -128,7 +128,7 @@ def world():
     QuarantineItem.objects.create(
         reason=Reason.LOCK_DATE,
         shop=shop,
-        statement=statement,
+        source=statement,
         posting=posting,
         source_ref="tt-uk statement S1",
         message="dated on or before the period lock date 2025-10-31",

@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
-from reconciliation.models import QuarantineItem, Shop, XeroConnection, XeroPosting
+from reconciliation.models import QuarantineItem, Shop, Statement, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.outbox import idempotency_key
 
@@ -67,9 +67,18 @@ def held_journal(shop: Shop, statement_id: str = "S1") -> XeroPosting:
             {"AccountCode": "1210", "LineAmount": "10.00"},
         ],
     }
+    statement = Statement.objects.create(
+        shop=shop,
+        statement_id=statement_id,
+        statement_date=ORIGINAL_DATE,
+        currency="GBP",
+        settlement_amount="10.00",
+        content_hash=f"hash-{statement_id}",
+    )
     return XeroPosting.objects.create(
         connection=shop.xero_connection,
         shop=shop,
+        source=statement,
         kind=XeroPosting.Kind.MANUAL_JOURNAL,
         source_ref=f"tt-uk statement {statement_id}",
         purpose="statement_journal",

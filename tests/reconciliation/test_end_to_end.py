@@ -287,7 +287,7 @@ def test_a_payouts_receive_waits_for_its_held_statement_and_follows_the_approval
     world = build_world(days=2)
     world.xero.set_lock_dates(period=world.start)
     run_sync(world)
-    locked = QuarantineItem.objects.get(reason="LOCK_DATE").statement
+    locked = QuarantineItem.objects.get(reason="LOCK_DATE").source
     receive = XeroPosting.objects.get(purpose="payout_receive", payout__payment_id=locked.payment_id)
     assert receive.state == XeroPosting.State.WAITING
     assert len(world.xero.bank_transactions) == 1  # the other day's payout went through

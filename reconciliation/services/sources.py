@@ -1,0 +1,25 @@
+"""What each kind of source is planned by: one table, so a new source kind (orders, refunds,
+purchase orders, remittances) adds an entry here and touches no `if` elsewhere."""
+
+from collections.abc import Callable
+
+from reconciliation.models import Payout, Statement
+from reconciliation.planning.types import Plan
+
+
+def _replanners() -> dict[type, Callable[[object], Plan]]:
+    from reconciliation.services.statements import payout_plan, statement_plan
+
+    return {
+        Statement: lambda source: statement_plan(statement=source),
+        Payout: lambda source: payout_plan(payout=source),
+    }
+
+
+def source_replan(source) -> Plan | None:
+    """Plan `source` (a Statement, a Payout, ...) again from its stored data and current maps, writing
+    the result into the outbox. None when `source` is None or of a kind nothing plans."""
+    if source is None:
+        return None
+    replan = _replanners().get(type(source))
+    return replan(source) if replan else None
