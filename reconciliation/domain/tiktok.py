@@ -65,6 +65,7 @@ class StatementFacts:
     reserve_amount: Decimal = Decimal("0")
     status: str = ""
     stated_payable: Decimal | None = None
+    stated_reserve: Decimal | None = None
     stated_totals: dict[str, Decimal] = field(default_factory=dict, compare=False)
     stated_count: int | None = None
 

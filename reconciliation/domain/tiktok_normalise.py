@@ -53,6 +53,8 @@ def statement_facts(
     statement_id = _statement_id(pages)
     where = ref(statement_id or "?")
     try:
+        if not pages:
+            raise Unreadable("no transaction pages are stored for it (TikTok's answer could not be read)")
         if statement_id is None:
             raise Unreadable("the statement has no id (data.id)")
         datas = [_page_data(page, number) for number, page in enumerate(pages, start=1)]
@@ -140,6 +142,9 @@ def _build(datas: list[dict], statement_id: str, timezone: str) -> StatementFact
         transactions=transactions,
         status=str(head.get("status") or ""),
         stated_payable=None if payable in (None, "") else _amount(head, "payable_amount", where),
+        stated_reserve=None
+        if head.get("total_reserve_amount") in (None, "")
+        else _amount(head, "total_reserve_amount", where),
         stated_totals=totals,
         stated_count=count,
     )
@@ -208,6 +213,17 @@ def _group_components(group, total, breakdown, subgroups, txn_id, where, informa
     """(components, residue problems) of one group. Its residue is `<group>.unclassified` when an
     undeclared leaf may explain it, else a problem naming both figures."""
     components, unknown = [], []
+    if None not in subgroups:
+        # a leaf TikTok adds beside `fee` and `tax` (not inside them) is still named, never ignored
+        for key, value in breakdown.items():
+            if key in subgroups:
+                continue
+            if isinstance(value, dict):
+                information[f"{group}.{key}"] = value
+                continue
+            information[f"{group}.{key}"] = value
+            if parse_amount(value, where=f"{where}.{group}.{key}"):
+                unknown.append(f"{group}.{key}={value}")
     for sub, allowed in subgroups.items():
         prefix = leaves.PREFIX[(group, sub)]
         container = _obj(breakdown.get(sub), f"{where}.{group}.{sub}") if sub else breakdown
@@ -261,34 +277,34 @@ def _consistency_problems(facts: StatementFacts, datas: list[dict], ref: str) ->
             f"transactions add up to {txn_sum}, the statement's total_settlement_amount is {facts.settlement_amount}"
         )
     messages += _statement_total_problems(facts)
-    messages += _reserve_problems(facts, datas[0])
+    messages += _reserve_problems(facts)
     return [Problem(INCONSISTENT, f"{ref}: {m}", ref) for m in messages]
 
 
 def _statement_total_problems(facts: StatementFacts) -> list[str]:
-    """Each total of total_settlement_breakdown against its transactions. TikTok's formula prints
-    shipping, fees and adjustments as subtracted while its amounts are signed, so a total is
-    accepted as the signed sum or its negation; any other figure is TikTok's data disagreeing."""
+    """The totals of total_settlement_breakdown against the transactions' group totals. TikTok's
+    formula prints shipping, fees and adjustments as subtracted while its amounts are signed, so the
+    breakdown is accepted in either convention, but in one convention for all its totals; any other
+    figure is TikTok's data disagreeing with itself."""
     sums = {group: sum((t.totals[group] for t in facts.transactions), ZERO) for group in _STATEMENT_TOTALS}
-    problems = []
-    for group, stated in facts.stated_totals.items():
-        if stated != sums[group] and (group == "revenue" or stated != -sums[group]):
-            problems.append(
-                f"its transactions' {group} amounts add up to {sums[group]}, "
-                f"total_settlement_breakdown.{_STATEMENT_TOTALS[group]} is {stated}"
-            )
-    return problems
+    subtracted = {group: total if group == "revenue" else -total for group, total in sums.items()}
+    stated = facts.stated_totals
+    # report against the convention the breakdown follows best (the fewest disagreeing totals)
+    expected = min(sums, subtracted, key=lambda want: sum(stated[g] != want[g] for g in stated))
+    return [
+        f"its transactions' {group} amounts add up to {sums[group]}, "
+        f"total_settlement_breakdown.{_STATEMENT_TOTALS[group]} is {value}"
+        for group, value in stated.items()
+        if value != expected[group]
+    ]
 
 
-def _reserve_problems(facts: StatementFacts, head: dict) -> list[str]:
+def _reserve_problems(facts: StatementFacts) -> list[str]:
     problems = []
-    stated_reserve = head.get("total_reserve_amount")
-    if stated_reserve not in (None, ""):
-        stated = parse_amount(stated_reserve, where="data.total_reserve_amount")
-        if stated != facts.reserve_amount:
-            problems.append(
-                f"its transactions reserve {facts.reserve_amount}, total_reserve_amount is {stated}"
-            )
+    if facts.stated_reserve is not None and facts.stated_reserve != facts.reserve_amount:
+        problems.append(
+            f"its transactions reserve {facts.reserve_amount}, total_reserve_amount is {facts.stated_reserve}"
+        )
     if facts.stated_payable is not None and facts.stated_payable != facts.payable_amount:
         problems.append(
             f"payable_amount is {facts.stated_payable}, total_settlement_amount + total_reserve_amount "

@@ -78,9 +78,11 @@ class Statement(models.Model):
 
     shop = models.ForeignKey("reconciliation.Shop", on_delete=models.PROTECT, related_name="statements")
     statement_id = models.CharField(max_length=64)
-    statement_date = models.DateField()
+    # Empty only on a statement TikTok listed in a shape we could not read: the row exists so that
+    # its hold blocks the payout's RECEIVE and Retry has something to re-plan.
+    statement_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    settlement_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    settlement_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     reserve_amount = models.DecimalField(
         max_digits=14,
         decimal_places=2,

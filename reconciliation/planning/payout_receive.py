@@ -4,7 +4,7 @@ The bank feed line then matches this transaction exactly. A negative or zero pay
 movement (TikTok carries negative balances forward), so it plans nothing.
 """
 
-from reconciliation.domain.money import ZERO
+from reconciliation.domain.money import ZERO, quantize
 from reconciliation.domain.tiktok import PayoutFacts
 from reconciliation.planning import checks
 from reconciliation.planning.types import OrgSettings, Plan, PlannedDocument, Problem, ShopSettings
@@ -20,8 +20,18 @@ def payout_reference(payout: PayoutFacts, shop: ShopSettings) -> str:
 
 def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSettings | None) -> Plan:
     ref = f"TikTok {shop.code} payout {payout.payment_id}"
-    if payout.status != "PAID" or payout.amount <= ZERO or payout.paid_date is None:
-        return Plan((), (), checks.SKIPPED_WITHOUT_ORG if org is None else ())
+    skipped = checks.SKIPPED_WITHOUT_ORG if org is None else ()
+    if payout.status != "PAID" or payout.amount <= ZERO:
+        return Plan((), (), skipped)
+    if payout.paid_date is None:
+        # PAID means the money reached the bank; without TikTok's paid_time we cannot date the
+        # receipt, so it is held in view (and re-read on every sync) rather than silently skipped.
+        message = f"{ref} is PAID but TikTok gave no paid_time; the bank receipt waits until it does"
+        return Plan((), (Problem("SOURCE_INCONSISTENT", message, ref),), skipped)
+    too_fine = [a for a in (payout.amount, payout.reserve_amount) if a != quantize(a, payout.currency)]
+    if too_fine:
+        message = f"{ref}: amounts finer than {payout.currency} allows: {', '.join(map(str, too_fine))}"
+        return Plan((), (Problem("SOURCE_INCONSISTENT", message, ref),), skipped)
     problems = checks.posting_mode_problems(shop.posting_mode, ref) + checks.currency_problems(
         payout.currency, org, ref
     )

@@ -195,8 +195,8 @@ def _journal_lines(
     problems: list[Problem] = []
     notes: list[Information] = []
     for (account, tax_type, category, option), total in line_totals.items():
-        if total.amount == ZERO and not total.states_tax:
-            continue
+        if total.amount == ZERO and (not total.states_tax or total.stated_tax == ZERO):
+            continue  # nothing moved on this line (e.g. a fee and its VAT refunded the same day)
         line = {
             "Description": ", ".join(total.labels)[:4000],
             "LineAmount": -total.amount,

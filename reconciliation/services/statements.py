@@ -91,16 +91,18 @@ def statement_preview(*, pages: list[dict], shop: Shop) -> Plan:
     return _preview(pages=pages, shop=shop)[0]
 
 
-def _preview(*, pages: list[dict], shop: Shop):
-    """(plan, facts or None) for a statement's pages."""
+def _preview(*, pages: list[dict], shop: Shop, statement_id: str = ""):
+    """(plan, facts or None) for a statement's pages; `statement_id` names it when the pages cannot."""
     org = selectors.org_settings(shop.xero_connection)
     skipped = SKIPPED_WITHOUT_ORG if org is None else ()
     zone = shop_timezone(shop.region, shop.timezone)
     if zone is None:
-        ref = statement_ref(shop.code, "?")
+        ref = statement_ref(shop.code, statement_id or "?")
         message = f"shop {shop.code}: no time zone, and region {shop.region!r} has none by default: set the shop's time zone"
         return Plan((), (Problem("INVALID_MAPPING", message, ref),), skipped), None
-    facts, problems = statement_facts(pages, timezone=zone, ref=lambda sid: statement_ref(shop.code, sid))
+    facts, problems = statement_facts(
+        pages, timezone=zone, ref=lambda sid: statement_ref(shop.code, statement_id or sid)
+    )
     if facts is None or problems:
         return Plan((), tuple(problems), skipped), facts
     return plan_statement(
@@ -122,7 +124,7 @@ def statement_plan(*, statement: Statement) -> Plan:
     shop = statement.shop
     if _already_posted(statement):
         return Plan((), ())
-    plan, facts = _preview(pages=statement.pages(), shop=shop)
+    plan, facts = _preview(pages=statement.pages(), shop=shop, statement_id=statement.statement_id)
     source_ref = statement_ref(shop.code, statement.statement_id)
     plan_apply(shop=shop, plan=plan, source_ref=source_ref, source=statement)
     statement.state = Statement.State.HELD if plan.problems else Statement.State.PLANNED

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from connectors.errors import ConnectorError, ErrorKind
 from reconciliation.domain.money import AmountError
-from reconciliation.models import Payout, Shop, SyncRun
+from reconciliation.domain.tiktok_normalise import Unreadable
+from reconciliation.domain.tiktok_time import local_date, shop_timezone
+from reconciliation.models import Payout, Shop, Statement, SyncRun
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Problem
@@ -80,55 +82,115 @@ def _window_start(shop: Shop, until: datetime) -> datetime:
 
 
 def _statements(shop, client, since, until, counts, report) -> None:
+    # A held statement is read again on every sync until it posts (TikTok may correct it), however
+    # long ago it was generated; Retry then has fresh data to plan.
+    held = shop.statements.filter(state=Statement.State.HELD).exclude(statement_date=None)
+    oldest = held.order_by("statement_date").values_list("statement_date", flat=True).first()
+    if oldest is not None:
+        since = min(since, datetime.combine(oldest, datetime.min.time(), tzinfo=UTC) - timedelta(days=1))
     found = list(
         client.statements(statement_time_ge=int(since.timestamp()), statement_time_lt=int(until.timestamp()))
     )
     for number, raw in enumerate(found, start=1):
-        report(f"statement {number}/{len(found)}: {raw.get('id')}")
+        statement_id = _entry_id(raw)
+        report(f"statement {number}/{len(found)}: {statement_id or 'without an id'}")
         counts["statements"] += 1
-        with _unreadable_held(shop, statement_ref(shop.code, str(raw.get("id"))), counts):
-            pages = list(client.statement_transaction_pages(str(raw["id"])))
+        ref = statement_ref(shop.code, statement_id or f"#{number} of the list")
+        with _unreadable_held(
+            shop, ref, counts, source=lambda raw=raw, sid=statement_id: _unreadable_statement(shop, raw, sid)
+        ):
+            if statement_id is None:
+                raise Unreadable(f"entry {number} of the statement list has no id: {str(raw)[:200]}")
+            pages = list(client.statement_transaction_pages(statement_id))
             plan = statement_plan(statement=statement_ingest(shop=shop, statement=raw, pages=pages))
             counts["statements_held" if plan.held else "statements_planned"] += 1
 
 
+def _entry_id(raw) -> str | None:
+    """The id of a list entry, or None when the entry is not an object or has no usable id."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        return None
+    return str(value)
+
+
+def _readable_date(shop: Shop, unix_time):
+    """The statement's date if its time can be read (so every sync reads it again), else None."""
+    zone = shop_timezone(shop.region, shop.timezone)
+    if zone is None or isinstance(unix_time, bool) or not str(unix_time).isdigit():
+        return None
+    return local_date(int(unix_time), zone)
+
+
+def _unreadable_statement(shop: Shop, raw, statement_id: str | None) -> Statement | None:
+    """The Statement row an unreadable statement's hold is linked to, so the payout's RECEIVE waits
+    for it (payout_gate) and Retry can re-plan it. None when TikTok gave no id to link it by."""
+    if statement_id is None:
+        return None
+    payment_id = raw.get("payment_id") if isinstance(raw, dict) else None
+    row, created = Statement.objects.get_or_create(
+        shop=shop,
+        statement_id=statement_id,
+        defaults={
+            "currency": shop.currency,
+            "payment_id": str(payment_id) if isinstance(payment_id, (str, int)) else "",
+            "statement_date": _readable_date(shop, raw.get("statement_time")),
+            "content_hash": "",
+            "state": Statement.State.HELD,
+        },
+    )
+    if not created:
+        Statement.objects.filter(pk=row.pk).update(state=Statement.State.HELD)
+    return row
+
+
 def _payouts(shop, client, since, until, counts, report) -> None:
-    # A payout still in flight is re-read until it is final, however long ago TikTok created it.
-    pending = shop.payouts.exclude(status__in=Payout.FINAL_STATUSES).exclude(created_time=None)
+    # A payout still in flight (or PAID without a paid time) is re-read until it is final, however
+    # long ago TikTok created it.
+    pending = (
+        shop.payouts.exclude(status__in=Payout.FINAL_STATUSES)
+        | shop.payouts.filter(status="PAID", paid_date=None)
+    ).exclude(created_time=None)
     since = min([since, *(p.created_time for p in pending)])
     found = list(
         client.payments(create_time_ge=int(since.timestamp()), create_time_lt=int(until.timestamp()))
     )
     for number, raw in enumerate(found, start=1):
-        report(f"payout {number}/{len(found)}: {raw.get('id')}")
+        payment_id = _entry_id(raw)
+        report(f"payout {number}/{len(found)}: {payment_id or 'without an id'}")
         counts["payouts"] += 1
-        with _unreadable_held(shop, f"TikTok {shop.code} payout {raw.get('id')}", counts):
+        with _unreadable_held(
+            shop, f"TikTok {shop.code} payout {payment_id or f'#{number} of the list'}", counts
+        ):
+            if payment_id is None:
+                raise Unreadable(f"entry {number} of the payment list has no id: {str(raw)[:200]}")
             plan = payout_plan(payout=payout_ingest(shop=shop, payment=raw))
             if plan.held:
                 counts["payouts_held"] += 1
 
 
 @contextmanager
-def _unreadable_held(shop: Shop, source_ref: str, counts: Counter):
+def _unreadable_held(shop: Shop, source_ref: str, counts: Counter, source=lambda: None):
     """A record TikTok sent in a shape we cannot read is quarantined and the run goes on without it.
-    (Network and auth failures still stop the run: they would fail every record the same way.)"""
+    (Network and auth failures still stop the run: they would fail every record the same way.)
+    `source()` gives the row the hold is linked to, if there can be one."""
     try:
         yield
     except ConnectorError as exc:
         if not exc.permanent or exc.kind == ErrorKind.AUTH:
             raise
-        _hold_unreadable(shop, source_ref, counts, exc)
-    except (AmountError, KeyError, TypeError, ValueError) as exc:
-        _hold_unreadable(shop, source_ref, counts, exc)
+        _hold_unreadable(shop, source_ref, counts, exc, source())
+    except (AmountError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        _hold_unreadable(shop, source_ref, counts, exc, source())
 
 
-def _hold_unreadable(shop: Shop, source_ref: str, counts: Counter, exc: Exception) -> None:
+def _hold_unreadable(shop: Shop, source_ref: str, counts: Counter, exc: Exception, source) -> None:
     log.warning("%s is unreadable: %s", source_ref, exc)
     counts["unreadable"] += 1
     quarantine_open(
         shop=shop,
         problems=[Problem(Reason.SOURCE_INCONSISTENT, f"{source_ref}: unreadable: {exc}", source_ref)],
-        source=None,
+        source=source,
         posting=None,
     )
 
