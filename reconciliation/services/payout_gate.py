@@ -7,7 +7,7 @@ paid but we have not explained. So the RECEIVE waits, visibly, rather than half-
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
 
 from reconciliation.models import Payout, QuarantineItem, Statement, XeroPosting
@@ -55,3 +55,15 @@ def receives_release(*, statement: Statement | None = None) -> None:
         payouts = payouts.filter(shop=statement.shop, payment_id=statement.payment_id)
     for payout in payouts:
         receive_gate(payout=payout)
+
+
+def statement_state_refresh(statement: Statement) -> None:
+    """A statement is HELD while any item about it (or about one of its postings) is open, PLANNED
+    otherwise; called when an item is decided or a posting reaches Xero, so the state never lags."""
+    statements = ContentType.objects.get_for_model(Statement)
+    open_items = QuarantineItem.objects.filter(status=QuarantineItem.Status.OPEN).filter(
+        Q(source_type=statements, source_id=statement.pk)
+        | Q(posting__source_type=statements, posting__source_id=statement.pk)
+    )
+    state = Statement.State.HELD if open_items.exists() else Statement.State.PLANNED
+    Statement.objects.filter(pk=statement.pk).exclude(state=state).update(state=state)

@@ -14,7 +14,7 @@ from reconciliation.models import Statement, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.services.outbox import quarantine_open
-from reconciliation.services.payout_gate import receives_release
+from reconciliation.services.payout_gate import receives_release, statement_state_refresh
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
@@ -92,6 +92,7 @@ def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
         )
     _resolve_posting_items(posting)
     if isinstance(posting.source, Statement):
+        statement_state_refresh(posting.source)
         receives_release(statement=posting.source)
     return posting
 

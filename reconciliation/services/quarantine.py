@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from reconciliation.models import QuarantineItem, XeroPosting
+from reconciliation.models import QuarantineItem, Statement, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.outbox import REFUSED, idempotency_key, redated, replaceable
+from reconciliation.services.payout_gate import receives_release, statement_state_refresh
 from reconciliation.services.posting import connection_resume
 from reconciliation.services.sources import source_replan
 
@@ -149,6 +150,11 @@ def quarantine_dismiss(*, item: QuarantineItem, user, reason: str) -> Quarantine
         if item.posting is not None and replaceable(item.posting):
             XeroPosting.objects.filter(pk=item.posting.pk).update(state=XeroPosting.State.DISMISSED)
         _decide(item, user, QuarantineItem.Status.DISMISSED, reason.strip())
+        statement = item.source or (item.posting.source if item.posting else None)
+        if isinstance(statement, Statement):
+            # its payout's RECEIVE no longer waits for it: queued at once, not at the next sweep
+            statement_state_refresh(statement)
+            receives_release(statement=statement)
     return item
 
 

@@ -20,7 +20,7 @@ from reconciliation.models import (
 )
 from reconciliation.services import sync
 from reconciliation.services.posting import posting_send
-from reconciliation.services.quarantine import quarantine_approve, quarantine_retry
+from reconciliation.services.quarantine import quarantine_approve, quarantine_dismiss, quarantine_retry
 from reconciliation.tasks import send_due_postings
 from tests.reconciliation.world import build_world
 
@@ -124,6 +124,7 @@ def test_statement_on_the_lock_date_is_quarantined_then_finance_approval_posts_i
     item = QuarantineItem.objects.get(reason="LOCK_DATE")
     assert item.proposed_date == world.start.fromordinal(world.start.toordinal() + 1)
     assert item.posting.state == XeroPosting.State.HELD
+    assert item.posting.source.state == Statement.State.HELD
     assert len(world.xero.manual_journals) == 1  # the other day posted
 
     with pytest.raises(PermissionDenied):
@@ -138,6 +139,27 @@ def test_statement_on_the_lock_date_is_quarantined_then_finance_approval_posts_i
     assert world.start.isoformat() in redated["Narration"]
     item.refresh_from_db()
     assert item.status == "resolved" and item.decided_by.username == "finance"
+    assert item.posting.source.state == Statement.State.PLANNED  # not left showing "held"
+
+
+def test_dismissing_a_held_statement_releases_its_payouts_receipt_at_once():
+    world = build_world(days=2)
+    statement, transactions, payment = world.statements[0]
+    world.tiktok.add_statement("test-cipher", *_inconsistent(statement, transactions), payment)
+    run_sync(world)
+    item = QuarantineItem.objects.get(reason="SOURCE_INCONSISTENT")
+    assert len(world.xero.bank_transactions) == 1  # the held statement's payout waits
+
+    quarantine_dismiss(item=item, user=user_in("Finance"), reason="TikTok will not correct it")
+
+    assert len(world.xero.bank_transactions) == 2  # sent now, not at the next 5-minute sweep
+    assert item.source.state == Statement.State.PLANNED
+
+
+def _inconsistent(statement, transactions):
+    from connectors.tiktok.sandbox_data import make_inconsistent
+
+    return make_inconsistent(statement, transactions)
 
 
 def test_lock_date_found_only_by_xero_is_quarantined_with_a_proposed_date(monkeypatch):
