@@ -143,7 +143,7 @@ def plan_order_invoice(
     if problems:
         return Plan((), tuple(problems), skipped)
     expected = expected_invoice_total(facts, shop, settings)
-    lines, rounding_problems = _with_rounding(lines, expected, shop, org, ref)
+    lines, rounding_problems = with_rounding(lines, expected, shop, org, ref)
     problems += rounding_problems
     payload = invoice_payload(facts, shop, settings, lines)
     if not problems:
@@ -430,7 +430,7 @@ def _zero_rate(org: OrgSettings, account_class: str) -> str:
     return "NONE" if "NONE" in usable else (usable[0] if usable else "")
 
 
-def _with_rounding(
+def with_rounding(
     lines: list[dict], expected: Decimal, shop: ShopSettings, org, ref
 ) -> tuple[list[dict], list[Problem]]:
     """On an Exclusive invoice, Xero's per-line tax may differ from the tax TikTok states on the
