@@ -239,3 +239,26 @@ def test_without_a_rounding_account_the_order_is_held_not_posted_a_cent_off():
     )
     assert [p.code for p in plan.problems] == ["INVALID_MAPPING"]
     assert "no active ROUNDING system account for a -0.01 rounding line" in plan.problems[0].message
+
+
+def test_a_uk_shop_posts_vat_inclusive_lines_on_the_mapped_rate(xero_spec_path):
+    from tests.reconciliation.planning_fixtures import UK_SHOP
+
+    raw = copy.deepcopy(raw_order())
+    raw["payment"].update(currency="GBP", product_tax="0", tax="0", total_amount="170.56")
+    for line in raw["line_items"]:
+        line["item_tax"] = []
+    facts, problems = order_facts(raw, timezone="Europe/London")
+    assert facts is not None and problems == []
+    shop = replace(UK_SHOP, posting_mode="order_invoices")
+    maps = replace(MAPS, tax={("tiktok", "GB", "*", "sales"): "OUTPUT2"})
+    plan = plan_order_invoice(facts, shop=shop, settings=NET, maps=maps, org=order_org("GBP"))
+    assert plan.problems == ()
+    (invoice,) = plan.documents
+    assert {line["TaxType"] for line in invoice.payload["LineItems"]} == {"OUTPUT2"}
+    total, vat = xero_totals(invoice.payload["LineItems"], "Inclusive", order_org("GBP"))
+    assert total == D("170.56") + D("30.00") + D("6.50")  # VAT inside the prices: the total is the gross
+    # Each line's VAT is a sixth of its gross, rounded per line: 16.66 - 2.50 + 12.95 + 9.72 - 3.40
+    # + 5.00 - 5.00 + 1.08 + 1.08 - 1.08 = 34.51 (a sixth of the total, 207.06 / 6 = 34.51, by luck).
+    assert vat == D("34.51")
+    validate(xero_spec_path, invoice)

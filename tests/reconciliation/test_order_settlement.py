@@ -217,3 +217,50 @@ def test_payments_go_in_batches_of_at_most_50():
     ]
     assert clearing_movement(plan) == D("1200.00")
     assert [d.kind for d in plan.documents if d.kind != "Payments"] == []  # nothing left to journal
+
+
+def test_the_rounded_order_settles_to_the_payout():
+    """The three-tee order (test_order_invoice.three_tees): Xero's invoice total 3.47 (with its
+    rounding line) is what the payment moves into clearing; the fees and the 0.32 tax TikTok keeps go
+    out by the journal, so clearing moves by the settlement, 2.85."""
+    from reconciliation.domain.tiktok_orders import order_facts
+    from tests.reconciliation.test_order_invoice import EXCLUSIVE_SHOP, TAX_MAPS, three_tees
+
+    facts, _ = order_facts(three_tees(), timezone="UTC")
+    assert facts is not None
+    maps = replace(TAX_MAPS, sku={"TEE-1": "TEE-1"})
+    (invoice,) = plan_order_invoice(
+        facts, shop=EXCLUSIVE_SHOP, settings=NET, maps=maps, org=order_org()
+    ).documents
+    document = OrderDocument(
+        facts.order_id,
+        invoice.key,
+        invoice.payload["InvoiceNumber"],
+        "invoice",
+        expected_invoice_total(facts, EXCLUSIVE_SHOP, NET),
+        tax_kept_by_tiktok(facts, EXCLUSIVE_SHOP, NET),
+    )
+    assert (document.amount, document.tax_kept) == (D("3.47"), D("0.32"))
+    base = worked_statement().transactions[0].components[0]
+    row = StatementTransaction(
+        "t1",
+        "ORDER",
+        facts.order_id,
+        D("2.85"),
+        (
+            replace(base, amount=D("3.15"), transaction_id="t1"),
+            replace(base, name="fee.transaction_fee_amount", amount=D("-0.30"), transaction_id="t1"),
+        ),
+    )
+    statement = replace(worked_statement(), transactions=(row,), settlement_amount=D("2.85"))
+    plan = plan_order_settlement(
+        statement,
+        shop=EXCLUSIVE_SHOP,
+        documents={facts.order_id: [document]},
+        rules=US_RULES,
+        sales_tax_account="2300",
+        org=order_org(),
+    )
+    assert plan.problems == ()
+    assert plan.documents[0].payload["Amount"] == D("3.47")
+    assert clearing_movement(plan) == D("2.85")
