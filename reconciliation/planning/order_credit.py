@@ -18,17 +18,10 @@ from decimal import Decimal
 from reconciliation.domain.money import ZERO, round_2dp
 from reconciliation.domain.tiktok_orders import OrderFacts, order_ref
 from reconciliation.planning import checks
-from reconciliation.planning.order_invoice import (
-    DEFAULT_CONTACT,
-    OrderInvoiceSettings,
-    OrderMaps,
-    invoice_lines,
-    needs_unitdp4,
-    skipped_checks,
-    tax_kept_by_tiktok,
-    with_rounding,
-    xero_totals,
-)
+from reconciliation.planning.invoice_arithmetic import with_rounding, xero_totals
+from reconciliation.planning.order_invoice import DEFAULT_CONTACT, skipped_checks, tax_kept_by_tiktok
+from reconciliation.planning.order_lines import OrderInvoiceSettings, invoice_lines, needs_unitdp4
+from reconciliation.planning.order_maps import OrderMaps
 from reconciliation.planning.order_settlement import OrderDocument
 from reconciliation.planning.types import OrgSettings, Plan, PlannedDocument, Problem, ShopSettings
 

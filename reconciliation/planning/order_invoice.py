@@ -23,16 +23,19 @@ Tax on shops whose invoices carry tax rates (Exclusive or Inclusive) comes from 
 Xero rounds each line's tax to 2 dp and sums (DESIGN.md 3). On an Exclusive invoice the residual
 against the tax TikTok states goes on a rounding line on the organisation's ROUNDING system account
 (looked up), so Xero's total is what the buyer paid.
+
+Lines: planning/order_lines.py; Xero's arithmetic and the rounding line:
+planning/invoice_arithmetic.py; maps: planning/order_maps.py and planning/bundles.py.
 """
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from reconciliation.domain.money import ZERO, round_2dp
-from reconciliation.domain.tiktok_orders import OrderFacts, OrderLine, order_ref
+from reconciliation.domain.money import ZERO
+from reconciliation.domain.tiktok_orders import OrderFacts, order_ref
 from reconciliation.planning import checks
-from reconciliation.planning.bundles import BundleMap, bundle_components, split_bundle
-from reconciliation.planning.order_maps import SkuMap, TaxMap, item_code, item_code_problems, tax_type
+from reconciliation.planning.invoice_arithmetic import with_rounding, xero_totals
+from reconciliation.planning.order_lines import OrderInvoiceSettings, invoice_lines, needs_unitdp4
+from reconciliation.planning.order_maps import OrderMaps
 from reconciliation.planning.types import (
     Information,
     OrgSettings,
@@ -55,38 +58,8 @@ STATUS_ORDER = (
     "DELIVERED",
     "COMPLETED",
 )
-FOUR_DP = Decimal("0.0001")
 ITEMS_CHECK = "item codes against the organisation's Items"
-
-
-@dataclass(frozen=True)
-class OrderInvoiceSettings:
-    """A shop's order-invoice accounts (Xero account codes) and choices.
-
-    `sales` item lines; `seller_discount` seller-funded discounts; `platform_discount` the
-    TikTok-funded discounts the buyer got and `platform_reimbursement` TikTok paying them back (the
-    same pair for shipping discounts); `shipping` the shipping charged; `sales_tax` the
-    marketplace-facilitator tax in the gross presentation (a liability or clearing-type account:
-    the invoice credits it, the settlement journal debits it back). `tax_presentation` "gross" or
-    "net" (NoTax shops only). `finalised_status` the first status that gets an invoice.
-    """
-
-    sales: str
-    seller_discount: str
-    platform_discount: str
-    platform_reimbursement: str
-    shipping: str
-    sales_tax: str = ""
-    tax_presentation: str = "net"
-    finalised_status: str = "AWAITING_COLLECTION"
-    number_prefix: str = "TT-"
-
-
-@dataclass(frozen=True)
-class OrderMaps:
-    sku: SkuMap
-    bundles: BundleMap
-    tax: TaxMap
+ROUNDING_CHECK = "Xero's per-line tax against the order's tax (no rounding line without the tax rates)"
 
 
 def invoice_number(settings: OrderInvoiceSettings, order_id: str) -> str:
@@ -163,7 +136,7 @@ def plan_order_invoice(
 
 def skipped_checks(org: OrgSettings | None) -> tuple[str, ...]:
     if org is None:
-        return (*checks.SKIPPED_WITHOUT_ORG, ITEMS_CHECK)
+        return (*checks.SKIPPED_WITHOUT_ORG, ITEMS_CHECK, ROUNDING_CHECK)
     return (ITEMS_CHECK,) if org.items is None else ()
 
 
@@ -230,234 +203,6 @@ def _shop_problems(
             )
         )
     return problems
-
-
-# Lines ---------------------------------------------------------------------------------------------
-
-
-def invoice_lines(
-    facts: OrderFacts,
-    order_lines: tuple[OrderLine, ...],
-    *,
-    shipping: bool,
-    shop: ShopSettings,
-    settings: OrderInvoiceSettings,
-    maps: OrderMaps,
-    org: OrgSettings | None,
-) -> tuple[list[dict], list[Problem]]:
-    """The invoice lines for `order_lines` (all of the order's, or the refunded ones for a credit
-    note), with the order's shipping when `shipping`. Amounts positive as on an invoice."""
-    ref = order_ref(facts.order_id)
-    lines: list[dict] = []
-    problems: list[Problem] = []
-    platform: dict[str, Decimal] = {}
-    for line in order_lines:
-        tax, found = _tax_type(line.tax_rate, line.tax_name, settings.sales, shop, maps, org, ref)
-        problems += found
-        item_lines, found = _item_lines(line, facts.currency, tax, settings, maps, org, ref)
-        lines += item_lines
-        problems += found
-        if line.seller_discount:
-            lines.append(
-                _line(f"Seller discount: {line.name}", -line.seller_discount, settings.seller_discount, tax)
-            )
-        if line.platform_discount:
-            platform[tax] = platform.get(tax, ZERO) + line.platform_discount
-    for tax, amount in platform.items():
-        lines.append(
-            _line(
-                "TikTok reimbursement of its platform discount", amount, settings.platform_reimbursement, tax
-            )
-        )
-        lines.append(_line("TikTok platform discount", -amount, settings.platform_discount, tax))
-    if shipping:
-        shipping_lines, found = _shipping_lines(facts, shop, settings, maps, org, ref)
-        lines += shipping_lines
-        problems += found
-    tax_kept = sum((line.tax for line in order_lines), ZERO) + (facts.shipping_fee_tax if shipping else ZERO)
-    if tax_kept and shop.line_amount_types == "NoTax" and settings.tax_presentation == "gross":
-        lines.append(
-            _line(
-                "Sales tax collected and remitted by TikTok (marketplace facilitator)",
-                tax_kept,
-                settings.sales_tax,
-                "",
-            )
-        )
-    return lines, problems
-
-
-def _item_lines(
-    line: OrderLine, currency: str, tax: str, settings: OrderInvoiceSettings, maps: OrderMaps, org, ref: str
-) -> tuple[list[dict], list[Problem]]:
-    if not line.bundle and bundle_components(maps.bundles, line.seller_sku, line.sku_id) is None:
-        code, problems = item_code(maps.sku, line.seller_sku, line.sku_id, org, ref, f"line {line.id}")
-        return [_line(line.name, line.original_price, settings.sales, tax, item=code)], problems
-    components = bundle_components(maps.bundles, line.seller_sku, line.sku_id)
-    if not components:
-        return [], [
-            Problem(
-                "UNMAPPED_SKU",
-                f"{ref}: bundle {line.seller_sku or line.sku_id} (line {line.id}) has no entry in the bundle map; "
-                f"add its components with quantities and price weights (TikTok lists: "
-                f"{', '.join(f'{p.count} x {p.seller_sku or p.sku_id}' for p in line.bundle)})",
-                ref,
-                details={"seller_sku": line.seller_sku, "sku_id": line.sku_id},
-            )
-        ]
-    parts = split_bundle(line.original_price, components, currency)
-    lines, problems = [], []
-    for component, part in zip(components, parts, strict=True):
-        problems += item_code_problems(component.item_code, org, ref)
-        unit = part if component.quantity == 1 else (part / component.quantity).quantize(FOUR_DP)
-        lines.append(
-            _line(
-                f"{line.name}: {component.item_code} (bundle {line.seller_sku or line.sku_id})",
-                unit,
-                settings.sales,
-                tax,
-                item=component.item_code,
-                quantity=component.quantity,
-            )
-        )
-    return lines, problems
-
-
-def _shipping_lines(facts: OrderFacts, shop, settings, maps, org, ref) -> tuple[list[dict], list[Problem]]:
-    if not facts.original_shipping_fee:
-        return [], []
-    # Guess: shipping is taxed like the order's first line (TikTok states no rate for shipping).
-    first = facts.lines[0]
-    tax, problems = _tax_type(first.tax_rate, first.tax_name, settings.shipping, shop, maps, org, ref)
-    lines = [_line("Shipping", facts.original_shipping_fee, settings.shipping, tax)]
-    if facts.shipping_fee_platform_discount:
-        amount = facts.shipping_fee_platform_discount
-        lines.append(_line("TikTok shipping reimbursement", amount, settings.platform_reimbursement, tax))
-        lines.append(_line("TikTok shipping discount", -amount, settings.platform_discount, tax))
-    if facts.shipping_fee_seller_discount:
-        lines.append(
-            _line(
-                "Seller shipping discount", -facts.shipping_fee_seller_discount, settings.seller_discount, tax
-            )
-        )
-    return lines, problems
-
-
-def _tax_type(
-    rate, name, account, shop: ShopSettings, maps: OrderMaps, org, ref
-) -> tuple[str, list[Problem]]:
-    if shop.line_amount_types == "NoTax":
-        return "", []  # facilitator tax: TikTok's, never on a seller's tax rate
-    account_class = org.accounts[account].account_class if org and account in org.accounts else "REVENUE"
-    return tax_type(
-        maps.tax,
-        region=shop.region,
-        rate=rate,
-        name=name,
-        side="sales",
-        account_class=account_class,
-        org=org,
-        ref=ref,
-    )
-
-
-def _line(
-    description: str, amount: Decimal, account: str, tax: str, *, item: str = "", quantity: int = 1
-) -> dict:
-    line: dict = {
-        "Description": description[:4000],
-        "Quantity": quantity,
-        "UnitAmount": amount,
-        "AccountCode": account,
-    }
-    if item:
-        line["ItemCode"] = item
-    if tax:
-        line["TaxType"] = tax
-    return line
-
-
-def needs_unitdp4(lines: list[dict]) -> bool:
-    return any(line["UnitAmount"] != round_2dp(line["UnitAmount"]) for line in lines)
-
-
-# Xero's arithmetic --------------------------------------------------------------------------------
-
-
-def xero_totals(
-    lines: list[dict], line_amount_types: str, org: OrgSettings | None
-) -> tuple[Decimal, Decimal]:
-    """(Total, TotalTax) as Xero computes them: LineAmount = Quantity x UnitAmount rounded to 2 dp,
-    tax per line rounded to 2 dp, then summed (DESIGN.md 3). A line's TaxAmount, when given, is
-    taken as is. Without the organisation's rates, tax counts as 0."""
-    total = tax_total = ZERO
-    for line in lines:
-        amount = round_2dp(Decimal(line["Quantity"]) * line["UnitAmount"])
-        tax = line.get("TaxAmount")
-        if tax is None:
-            tax = line_tax(amount, line.get("TaxType", ""), line_amount_types, org)
-        tax_total += tax
-        total += amount + (tax if line_amount_types == "Exclusive" else ZERO)
-    return total, tax_total
-
-
-def line_tax(amount: Decimal, tax: str, line_amount_types: str, org: OrgSettings | None) -> Decimal:
-    rate = org.tax_rates.get(tax) if org and tax else None
-    if rate is None or line_amount_types == "NoTax":
-        return ZERO
-    if line_amount_types == "Inclusive":
-        return round_2dp(amount * rate.rate / (100 + rate.rate))
-    return round_2dp(amount * rate.rate / 100)
-
-
-def rounding_account(org: OrgSettings | None) -> str:
-    """The organisation's ROUNDING system account (Xero: Accounts, SystemAccount=ROUNDING)."""
-    if org is None:
-        return ""
-    return next(
-        (a.code for a in org.accounts.values() if a.system_account == "ROUNDING" and a.status == "ACTIVE"), ""
-    )
-
-
-def _zero_rate(org: OrgSettings, account_class: str) -> str:
-    """A 0% ACTIVE tax rate usable on the rounding account ("NONE" first). Guess: the rounding line
-    must carry no tax; Xero names its no-tax rate differently per region, so it is looked up."""
-    usable = [
-        r.tax_type
-        for r in org.tax_rates.values()
-        if r.rate == ZERO and r.status == "ACTIVE" and (not r.can_apply_to or account_class in r.can_apply_to)
-    ]
-    return "NONE" if "NONE" in usable else (usable[0] if usable else "")
-
-
-def with_rounding(
-    lines: list[dict], expected: Decimal, shop: ShopSettings, org, ref
-) -> tuple[list[dict], list[Problem]]:
-    """On an Exclusive invoice, Xero's per-line tax may differ from the tax TikTok states on the
-    order by a cent or so; a rounding line on the ROUNDING account makes Xero's total the order's."""
-    if shop.line_amount_types != "Exclusive" or org is None:
-        return lines, []
-    total, _ = xero_totals(lines, shop.line_amount_types, org)
-    residual = expected - total
-    if residual == ZERO:
-        return lines, []
-    code = rounding_account(org)
-    if not code:
-        return lines, [
-            Problem(
-                "INVALID_MAPPING",
-                f"{ref}: Xero has no active ROUNDING system account for a {residual} rounding line",
-                ref,
-            )
-        ]
-    tax = _zero_rate(org, org.accounts[code].account_class)
-    if not tax:
-        return lines, [
-            Problem(
-                "INVALID_MAPPING", f"{ref}: Xero has no 0% tax rate usable on rounding account {code}", ref
-            )
-        ]
-    return [*lines, _line("Rounding (Xero rounds tax per line, TikTok per order)", residual, code, tax)], []
 
 
 def _total_problems(payload: dict, expected: Decimal, org, ref: str) -> list[Problem]:

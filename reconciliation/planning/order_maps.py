@@ -11,8 +11,10 @@ Missing entries are Problems that say exactly what row to add: UNMAPPED_SKU, UNM
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from reconciliation.planning import checks
+from reconciliation.planning.bundles import BundleMap
 from reconciliation.planning.types import OrgSettings, Problem
 
 MAX_ITEM_CODE = 30
@@ -20,6 +22,15 @@ SkuMap = Mapping[str, str]
 TaxKey = tuple[str, str, str, str]  # (channel, region, source tax rate or name or "*", "sales"|"fees")
 TaxMap = Mapping[TaxKey, str]
 CHANNEL = "tiktok"
+
+
+@dataclass(frozen=True)
+class OrderMaps:
+    """The three maps an order invoice reads, as plain data."""
+
+    sku: SkuMap
+    bundles: BundleMap
+    tax: TaxMap
 
 
 def item_code(

@@ -7,7 +7,8 @@ from decimal import Decimal
 from reconciliation.domain.tiktok_normalise import statement_facts
 from reconciliation.domain.tiktok_orders import OrderFacts, order_facts, order_settlement, orders_in
 from reconciliation.planning.bundles import BundleComponent
-from reconciliation.planning.order_invoice import OrderInvoiceSettings, OrderMaps
+from reconciliation.planning.order_lines import OrderInvoiceSettings
+from reconciliation.planning.order_maps import OrderMaps
 from reconciliation.planning.types import Account, ComponentRule, OrgSettings, TaxRate
 from tests.reconciliation.planning_fixtures import FIXTURES, US_RULES, US_SHOP, org
 

@@ -5,8 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 from reconciliation.domain.tiktok import Component, StatementTransaction
+from reconciliation.planning.invoice_arithmetic import xero_totals
 from reconciliation.planning.order_credit import InvoiceState, OrderRefund, plan_order_credit
-from reconciliation.planning.order_invoice import xero_totals
 from reconciliation.planning.order_settlement import plan_order_settlement
 from reconciliation.planning.types import ComponentRule
 from tests.reconciliation.order_fixtures import (

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from reconciliation.domain.tiktok_orders import order_facts
+from reconciliation.planning.invoice_arithmetic import xero_totals
 from reconciliation.planning.order_invoice import (
     expected_invoice_total,
     plan_order_invoice,
     tax_kept_by_tiktok,
-    xero_totals,
 )
 from tests.reconciliation.order_fixtures import (
     GROSS,
