@@ -101,3 +101,26 @@ def tax_type(
     if org is None:
         return found, []
     return found, checks.tax_type_problems(found, account_class, org, ref, f"({side})")
+
+
+SIDE_CLASS = {"sales": "REVENUE", "fees": "EXPENSE"}
+
+
+def sku_map_problems(sku_map: SkuMap, org: OrgSettings | None) -> list[str]:
+    """Each SKU-map row's item code: at most 30 characters and, when known, one of Xero's Items."""
+    ref = "SKU map"
+    return [p.message for code in sorted(set(sku_map.values())) for p in item_code_problems(code, org, ref)]
+
+
+def tax_map_problems(tax_map: TaxMap, org: OrgSettings) -> list[str]:
+    """Each tax-rate map row against the organisation's tax rates: the side is sales or fees, the
+    TaxType ACTIVE and usable on that side's account class (revenue for sales, expense for fees)."""
+    messages = []
+    for (channel, region, source, side), found in sorted(tax_map.items()):
+        where = f"tax-rate map ({channel}, {region}, {source}, {side})"
+        if side not in SIDE_CLASS:
+            messages.append(f"{where}: the side must be sales or fees")
+            continue
+        problems = checks.tax_type_problems(found, SIDE_CLASS[side], org, where, f"for {side}")
+        messages += [p.message for p in problems]
+    return messages
