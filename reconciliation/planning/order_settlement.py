@@ -103,7 +103,8 @@ def plan_order_settlement(
     if problems:
         return Plan((), tuple(problems))
     settled = [doc for oid in _order_ids(statement, excluded_orders) for doc in documents[oid]]
-    payments = [_payment(doc, statement, shop) for doc in settled]
+    # A document with nothing open (an invoice its credit note was wholly allocated to) needs no payment.
+    payments = [_payment(doc, statement, shop) for doc in settled if doc.amount > ZERO]
     journal_plan = _journal(statement, settled, shop, rules, sales_tax_account, org, excluded_orders)
     problems = list(journal_plan.problems) + checks.currency_problems(shop.currency, org, ref)
     problems += checks.lock_date_problems(statement.statement_date, org, ref) if payments else []

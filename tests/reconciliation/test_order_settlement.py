@@ -264,3 +264,17 @@ def test_the_rounded_order_settles_to_the_payout():
     assert plan.problems == ()
     assert plan.documents[0].payload["Amount"] == D("3.47")
     assert clearing_movement(plan) == D("2.85")
+
+
+def test_an_invoice_with_nothing_left_open_gets_no_payment():
+    """Cancelled and wholly credited before it settled: TikTok's row nets to the fees alone."""
+    statement = worked_statement()
+    row = statement.transactions[0]
+    costs = tuple(c for c in row.components if c.name.startswith(("fee.", "shipping.actual")))
+    net_row = replace(row, components=costs, settlement_amount=sum(c.amount for c in costs))
+    statement = replace(statement, transactions=(net_row,), settlement_amount=net_row.settlement_amount)
+    closed = replace(invoice_document(NET), amount=D("0"))
+    plan = settle(statement, {WORKED_ORDER_ID: [closed]})
+    assert plan.problems == ()
+    assert [d.kind for d in plan.documents] == ["ManualJournals"]
+    assert clearing_movement(plan) == D("-40.02")
