@@ -112,7 +112,7 @@ def plan_order_invoice(
     lines, line_problems = invoice_lines(
         facts, facts.lines, shipping=True, shop=shop, settings=settings, maps=maps, org=org
     )
-    problems += line_problems
+    problems += list(dict.fromkeys(line_problems))  # one row to add per missing map entry
     if problems:
         return Plan((), tuple(problems), skipped)
     expected = expected_invoice_total(facts, shop, settings)

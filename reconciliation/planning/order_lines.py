@@ -96,10 +96,12 @@ def invoice_lines(
 def _item_lines(
     line: OrderLine, currency: str, tax: str, settings: OrderInvoiceSettings, maps: OrderMaps, org, ref: str
 ) -> tuple[list[dict], list[Problem]]:
-    if not line.bundle and bundle_components(maps.bundles, line.seller_sku, line.sku_id) is None:
+    components = bundle_components(maps.bundles, line.seller_sku, line.sku_id)
+    sold_as_one = any(k and k in maps.sku for k in (line.seller_sku, line.sku_id))
+    if components is None and (not line.bundle or sold_as_one):
+        # A plain SKU, or a bundle the seller keeps as one Xero item (its SKU is in the SKU map).
         code, problems = item_code(maps.sku, line.seller_sku, line.sku_id, org, ref, f"line {line.id}")
         return [_line(line.name, line.original_price, settings.sales, tax, item=code)], problems
-    components = bundle_components(maps.bundles, line.seller_sku, line.sku_id)
     if not components:
         return [], [
             Problem(

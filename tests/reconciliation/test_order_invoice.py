@@ -112,6 +112,22 @@ def test_an_unmapped_sku_or_bundle_says_exactly_what_to_add():
     ]
 
 
+def test_a_bundle_kept_as_one_xero_item_posts_as_that_item():
+    maps = replace(MAPS, sku={**MAPS.sku, "GIFTSET-3": "GIFTSET-3"}, bundles={})
+    org = replace(order_org(), items=order_org().items | {"GIFTSET-3"})
+    plan = plan_order_invoice(worked_order(), shop=US_ORDER_SHOP, settings=NET, maps=maps, org=org)
+    assert plan.problems == ()
+    assert lines_of(plan)[2] == ("Gift set: two mugs and a candle", 1, D("136.00"), "4000")
+
+
+def test_an_unmapped_tax_rate_is_one_problem_however_many_lines_use_it():
+    facts, _ = order_facts(three_tees(), timezone="UTC")
+    assert facts is not None
+    maps = replace(MAPS, sku={"TEE-1": "TEE-1"}, tax={})
+    plan = plan_order_invoice(facts, shop=EXCLUSIVE_SHOP, settings=NET, maps=maps, org=order_org())
+    assert [p.code for p in plan.problems] == ["UNMAPPED_TAX"]
+
+
 def test_an_item_xero_does_not_have_or_too_long_a_code_is_refused():
     maps = replace(MAPS, sku={**MAPS.sku, "HOODIE-BLK-M": "H" * 31})
     plan = plan_order_invoice(worked_order(), shop=US_ORDER_SHOP, settings=GROSS, maps=maps, org=order_org())
