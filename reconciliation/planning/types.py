@@ -37,6 +37,13 @@ class PlannedDocument:
     payload: dict
     document_date: date
     lookup: tuple[str, str]  # (field, value) that finds it in Xero: ("Narration", "...")
+    # Order invoices (planning/order_*.py) plan documents that refer to each other before Xero has
+    # given any of them an id: `key` names this one within its plan ("order 5765...:invoice"),
+    # `depends_on` the keys that must be in Xero first (a payment's invoice, an allocation's credit
+    # note and invoice). `unitdp4`: send with ?unitdp=4 (a unit price with 4 decimals).
+    key: str = ""
+    depends_on: tuple[str, ...] = ()
+    unitdp4: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,9 @@ class OrgSettings:
     end_of_year_lock_date: date | None
     accounts: dict[str, Account]
     tax_rates: dict[str, TaxRate]
+    # Item codes of the organisation's Items (GET /Items); None when not read, and the item check
+    # is then skipped (order invoices say so in skipped_checks).
+    items: frozenset[str] | None = None
 
     @property
     def lock_date(self) -> date | None:
