@@ -133,24 +133,34 @@ class TikTokClient:
         return orders
 
     def returns_search(
-        self, *, update_time_ge: int, update_time_lt: int, page_size: int = 50
+        self,
+        *,
+        update_time_ge: int | None = None,
+        update_time_lt: int | None = None,
+        order_ids: Sequence[str] | None = None,
+        page_size: int = 50,
     ) -> Iterator[dict]:
-        """Returns updated in [ge, lt); return_refund.json allows page_size 10-50."""
-        query = {"page_size": page_size, "sort_field": "update_time", "sort_order": "ASC"}
-        body = {"update_time_ge": update_time_ge, "update_time_lt": update_time_lt}
-        path = "/return_refund/202309/returns/search"
-        for page in self._pages(path, query, method="POST", json_body=body):
+        """Returns updated in [ge, lt) and/or of these orders; return_refund.json allows page_size 10-50."""
+        body = _filters(update_time_ge, update_time_lt, order_ids)
+        for page in self._search("/return_refund/202309/returns/search", body, page_size):
             yield from page.get("return_orders") or []
 
     def cancellations_search(
-        self, *, update_time_ge: int, update_time_lt: int, page_size: int = 50
+        self,
+        *,
+        update_time_ge: int | None = None,
+        update_time_lt: int | None = None,
+        order_ids: Sequence[str] | None = None,
+        page_size: int = 50,
     ) -> Iterator[dict]:
-        """Cancellations updated in [ge, lt); return_refund.json allows page_size 1-50."""
-        query = {"page_size": page_size, "sort_field": "update_time", "sort_order": "ASC"}
-        body = {"update_time_ge": update_time_ge, "update_time_lt": update_time_lt}
-        path = "/return_refund/202309/cancellations/search"
-        for page in self._pages(path, query, method="POST", json_body=body):
+        """Cancellations updated in [ge, lt) and/or of these orders; page_size 1-50 (return_refund.json)."""
+        body = _filters(update_time_ge, update_time_lt, order_ids)
+        for page in self._search("/return_refund/202309/cancellations/search", body, page_size):
             yield from page.get("cancellations") or []
+
+    def _search(self, path: str, body: dict, page_size: int) -> Iterator[dict]:
+        query = {"page_size": page_size, "sort_field": "update_time", "sort_order": "ASC"}
+        yield from self._pages(path, query, method="POST", json_body=body)
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -242,3 +252,15 @@ class TikTokClient:
             error=error,
         )
         self._on_attempt(attempt)
+
+
+def _filters(update_time_ge: int | None, update_time_lt: int | None, order_ids: Sequence[str] | None) -> dict:
+    """A return_refund search body with only the filters given (names from return_refund.json)."""
+    body: dict = {}
+    if update_time_ge is not None:
+        body["update_time_ge"] = update_time_ge
+    if update_time_lt is not None:
+        body["update_time_lt"] = update_time_lt
+    if order_ids:
+        body["order_ids"] = [str(i) for i in order_ids]
+    return body
