@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reconciliation.models import OrderSync, Shop, SourceRecord, TikTokCancellation, TikTokOrder, TikTokReturn
@@ -114,6 +114,17 @@ def cancellation_store(*, shop: Shop, raw: dict) -> bool:
 
 
 def _store(model, kind: str, shop: Shop, raw: dict, id_field: str, external_id: str, fields: dict) -> bool:
+    try:
+        return _store_once(model, kind, shop, raw, id_field, external_id, fields)
+    except IntegrityError:
+        # Another worker (a webhook task, a pull) created the row between our read and our write;
+        # the row exists now, so the second try locks it and compares update times.
+        return _store_once(model, kind, shop, raw, id_field, external_id, fields)
+
+
+def _store_once(
+    model, kind: str, shop: Shop, raw: dict, id_field: str, external_id: str, fields: dict
+) -> bool:
     update_time = _time(raw, "update_time")
     digest = content_hash(raw)
     with transaction.atomic():

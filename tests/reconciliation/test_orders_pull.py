@@ -137,3 +137,16 @@ def test_the_gate_is_data_and_only_sales_pass_it(world):
     assert ready(world.shop) == {"DELIVERED", "COMPLETED"}
     OrderSync.objects.filter(shop=world.shop).update(order_finalised_status="UNPAID")
     assert "CANCELLED" not in ready(world.shop) and "UNPAID" in ready(world.shop)
+
+
+def test_orders_pull_command_reports_per_shop(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    world.shop.sync_from = UNTIL.date() - timedelta(days=14)
+    world.shop.save()
+    out = StringIO()
+    call_command("orders_pull", shop=world.shop.code, stdout=out)
+    assert out.getvalue().startswith(f"{world.shop.code}: ") and "orders_changed" in out.getvalue()
+    assert OrderSync.objects.get(shop=world.shop).orders_synced_until is not None
