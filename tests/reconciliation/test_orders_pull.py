@@ -150,3 +150,13 @@ def test_orders_pull_command_reports_per_shop(world):
     call_command("orders_pull", shop=world.shop.code, stdout=out)
     assert out.getvalue().startswith(f"{world.shop.code}: ") and "orders_changed" in out.getvalue()
     assert OrderSync.objects.get(shop=world.shop).orders_synced_until is not None
+
+
+def test_a_shop_posting_order_invoices_gets_an_orders_schedule(world):
+    from django_q.models import Schedule
+
+    name = f"ledgersync: orders {world.shop.code}"
+    assert Schedule.objects.get(name=name).func == "reconciliation.tasks.pull_orders"
+    world.shop.posting_mode = "statement_journal"
+    world.shop.save()
+    assert not Schedule.objects.filter(name=name).exists()
