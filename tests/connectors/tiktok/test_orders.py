@@ -205,3 +205,28 @@ def test_worked_order_fixture_is_the_sandbox_order_in_the_described_shape(tiktok
     [transaction] = statement["data"]["transactions"]
     assert (transaction["order_id"], transaction["order_create_time"]) == (order["id"], order["create_time"])
     assert transaction["supplementary_component"]["customer_payment_amount"] == p["total_amount"]
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["order_search", "order_details", "returns_search", "cancellations_search"],
+)
+def test_every_new_route_is_checked_against_the_description(sandbox, route):
+    """The check is on for each route: a key TikTok does not declare is refused, not served."""
+    from connectors.tiktok.openapi import SpecViolation
+
+    book = sandbox.orders
+    target = {
+        "order_search": next(iter(book.orders[CIPHER].values())),
+        "order_details": next(iter(book.orders[CIPHER].values())),
+        "returns_search": next(iter(book.returns[CIPHER].values())),
+        "cancellations_search": next(iter(book.cancellations[CIPHER].values())),
+    }[route]
+    target["quantity"] = 1  # order.json has no quantity: one line item is one unit
+    client = make_client(sandbox)
+    window = {"update_time_ge": 0, "update_time_lt": 2**40}
+    with pytest.raises(SpecViolation, match="quantity"):
+        if route == "order_details":
+            client.order_details([target["id"]])
+        else:
+            list(getattr(client, route)(**window))
