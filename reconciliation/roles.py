@@ -22,6 +22,11 @@ AUDIT_MODELS = [
     "xeroposting",
     "xeroattempt",
     "quarantineitem",
+    "tiktokorder",
+    "tiktokreturn",
+    "tiktokcancellation",
+    "webhookevent",
+    "ordersync",
 ]
 
 VIEW_ALL = [f"view_{m}" for m in MAP_MODELS + AUDIT_MODELS]
@@ -35,6 +40,7 @@ ROLES = {
         "change_shop",
         "change_posting_settings",
         "change_componentmapping",
+        "change_ordersync",  # the order invoicing gate (DESIGN.md 4.4)
     ],
 }
 

@@ -31,4 +31,25 @@ def schedules_ensure(*, every_minutes: int = 60) -> int:
         )
     stale = Schedule.objects.filter(name__startswith="ledgersync: sync ").exclude(name__in=names)
     stale.delete()
+    _orders_ensure(every_minutes)
     return len(names)
+
+
+def _orders_ensure(every_minutes: int) -> None:
+    """Orders in (services/orders.py) for TikTok shops that post order invoices; webhooks fill the
+    time between runs."""
+    names = set()
+    shops = Shop.objects.filter(is_active=True, channel="tiktok", posting_mode="order_invoices")
+    for shop in shops:
+        name = f"ledgersync: orders {shop.code}"
+        names.add(name)
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": "reconciliation.tasks.pull_orders",
+                "args": repr(shop.pk),
+                "schedule_type": Schedule.MINUTES,
+                "minutes": every_minutes,
+            },
+        )
+    Schedule.objects.filter(name__startswith="ledgersync: orders ").exclude(name__in=names).delete()

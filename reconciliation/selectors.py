@@ -7,14 +7,17 @@ from django.db.models import Count, Q
 
 from reconciliation.models import (
     ComponentMapping,
+    OrderSync,
     Payout,
     QuarantineItem,
     Shop,
     ShopConnection,
     Statement,
+    TikTokOrder,
     XeroConnection,
     XeroPosting,
 )
+from reconciliation.models.orders import OrderStatus, statuses_at_or_past
 from reconciliation.planning.types import Account, ComponentRule, OrgSettings, ShopSettings, TaxRate
 
 
@@ -162,3 +165,20 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
             }
         )
     return rows
+
+
+def order_finalised_status(shop: Shop) -> str:
+    """The shop's invoicing gate (DESIGN.md 4.4): AWAITING_COLLECTION unless finance chose another."""
+    sync = OrderSync.objects.filter(shop=shop).first()
+    return sync.order_finalised_status if sync else OrderStatus.AWAITING_COLLECTION
+
+
+def orders_ready_to_invoice(shop: Shop):
+    """The shop's orders at or past its finalised status that are sales: not sample, replacement
+    or exchange orders (DESIGN.md 4.1). Cancelled orders never pass the gate. Oldest change first."""
+    return (
+        TikTokOrder.objects.filter(shop=shop, status__in=statuses_at_or_past(order_finalised_status(shop)))
+        .filter(is_sample=False, is_replacement=False, is_exchange=False)
+        .select_related("source")
+        .order_by("update_time", "order_id")
+    )

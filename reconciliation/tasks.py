@@ -6,6 +6,8 @@ from django_q.tasks import async_task
 
 from reconciliation import selectors
 from reconciliation.models import Shop
+from reconciliation.services.order_notifications import notification_process
+from reconciliation.services.orders import orders_pull
 from reconciliation.services.payout_gate import receives_release
 from reconciliation.services.posting import posting_send, postings_recover_stale
 from reconciliation.services.sync import shop_sync
@@ -18,6 +20,18 @@ def sync_shop(shop_id: int) -> dict:
     run = shop_sync(shop=shop)
     queued = enqueue_due_postings()
     return {"run": run.pk, "status": run.status, "counts": run.counts, "queued": queued}
+
+
+def pull_orders(shop_id: int) -> dict:
+    """Orders in (services/orders.py): stores orders, returns and cancellations; plans nothing."""
+    shop = Shop.objects.select_related("connection").get(pk=shop_id)
+    if not shop.is_active:
+        return {"skipped": "shop inactive"}
+    return dict(orders_pull(shop=shop))
+
+
+def process_tiktok_notification(event_id: int) -> str:
+    return notification_process(event_id=event_id)
 
 
 def send_posting(posting_id: int) -> str:

@@ -6,7 +6,7 @@ Money fields are returned exactly as TikTok sends them (strings); parsing is the
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import httpx
 
@@ -23,6 +23,9 @@ BACKOFF_CAP = 8.0
 # `retry_after` set so the task can be rescheduled instead.
 MAX_SLEEP = 30.0
 STATEMENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+# GET /order/202309/orders: "ids ... Max count: 50" (specs/tiktok/order.json).
+ORDER_DETAIL_BATCH = 50
+ORDER_ID = re.compile(r"^[0-9A-Za-z_-]+$")
 
 
 class TikTokClient:
@@ -101,6 +104,64 @@ class TikTokClient:
         query = {"page_size": page_size, "sort_field": "order_create_time", "sort_order": "ASC"}
         yield from self._pages(path, query)
 
+    # --- orders, returns, cancellations (specs/tiktok/order.json, return_refund.json) -----------
+
+    def order_search(
+        self, *, update_time_ge: int, update_time_lt: int, page_size: int = 100
+    ) -> Iterator[dict]:
+        """Orders updated in [ge, lt), oldest change first. page_size/page_token/sort_* go in the
+        query and the filters in the JSON body, as order.json declares them (page_size 1-100)."""
+        query = {"page_size": page_size, "sort_field": "update_time", "sort_order": "ASC"}
+        body = {"update_time_ge": update_time_ge, "update_time_lt": update_time_lt}
+        for page in self._pages("/order/202309/orders/search", query, method="POST", json_body=body):
+            yield from page.get("orders") or []
+
+    def order_details(self, ids: Sequence[str]) -> list[dict]:
+        """Full order details, at most 50 ids a call (order.json); a longer list is batched.
+
+        order.json declares `ids` as an array in the query without a style; it is sent comma-joined
+        (a guess: what Go clients such as david-yappeter/go-tiktok send, and the only form the
+        request signature, one key+value per parameter, can cover)."""
+        for order_id in ids:
+            if not ORDER_ID.match(str(order_id)):
+                raise ValueError(f"not a TikTok order id: {order_id!r}")
+        orders: list[dict] = []
+        for start in range(0, len(ids), ORDER_DETAIL_BATCH):
+            batch = [str(i) for i in ids[start : start + ORDER_DETAIL_BATCH]]
+            data = self.call("GET", "/order/202309/orders", query={"ids": ",".join(batch)})
+            orders.extend(data.get("orders") or [])
+        return orders
+
+    def returns_search(
+        self,
+        *,
+        update_time_ge: int | None = None,
+        update_time_lt: int | None = None,
+        order_ids: Sequence[str] | None = None,
+        page_size: int = 50,
+    ) -> Iterator[dict]:
+        """Returns updated in [ge, lt) and/or of these orders; return_refund.json allows page_size 10-50."""
+        body = _filters(update_time_ge, update_time_lt, order_ids)
+        for page in self._search("/return_refund/202309/returns/search", body, page_size):
+            yield from page.get("return_orders") or []
+
+    def cancellations_search(
+        self,
+        *,
+        update_time_ge: int | None = None,
+        update_time_lt: int | None = None,
+        order_ids: Sequence[str] | None = None,
+        page_size: int = 50,
+    ) -> Iterator[dict]:
+        """Cancellations updated in [ge, lt) and/or of these orders; page_size 1-50 (return_refund.json)."""
+        body = _filters(update_time_ge, update_time_lt, order_ids)
+        for page in self._search("/return_refund/202309/cancellations/search", body, page_size):
+            yield from page.get("cancellations") or []
+
+    def _search(self, path: str, body: dict, page_size: int) -> Iterator[dict]:
+        query = {"page_size": page_size, "sort_field": "update_time", "sort_order": "ASC"}
+        yield from self._pages(path, query, method="POST", json_body=body)
+
     # --- transport -------------------------------------------------------------------------------
 
     def call(
@@ -139,11 +200,12 @@ class TikTokClient:
             return exc.retry_after if exc.retry_after <= MAX_SLEEP else None
         return min(BACKOFF_BASE * 2**retries, BACKOFF_CAP)
 
-    def _pages(self, path: str, query: dict) -> Iterator[dict]:
+    def _pages(self, path: str, query: dict, *, method: str = "GET", json_body=None) -> Iterator[dict]:
         seen: set[str] = set()
         token = ""
         while True:
-            data = self.call("GET", path, query={**query, "page_token": token} if token else query)
+            page_query = {**query, "page_token": token} if token else query
+            data = self.call(method, path, query=page_query, json_body=json_body)
             yield data
             token = data.get("next_page_token") or ""
             if not token:
@@ -190,3 +252,15 @@ class TikTokClient:
             error=error,
         )
         self._on_attempt(attempt)
+
+
+def _filters(update_time_ge: int | None, update_time_lt: int | None, order_ids: Sequence[str] | None) -> dict:
+    """A return_refund search body with only the filters given (names from return_refund.json)."""
+    body: dict = {}
+    if update_time_ge is not None:
+        body["update_time_ge"] = update_time_ge
+    if update_time_lt is not None:
+        body["update_time_lt"] = update_time_lt
+    if order_ids:
+        body["order_ids"] = [str(i) for i in order_ids]
+    return body

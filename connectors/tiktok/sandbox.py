@@ -16,6 +16,7 @@ import httpx
 from . import errors
 from .openapi import TikTokSpec
 from .sandbox_data import statement_page_data
+from .sandbox_orders import BadRequest, OrderBook
 from .signing import verify
 
 # Codes for rejections whose real TikTok codes we could not confirm; `classify` reads them as
@@ -89,6 +90,7 @@ class TikTokSandbox:
         self._shops: dict[str, dict] = {}
         self._statements: dict[str, dict[str, tuple[dict, list[dict]]]] = {}
         self._payments: dict[str, dict[str, dict]] = {}
+        self.orders = OrderBook()  # orders, returns, cancellations: sandbox_orders.py
         self._served = 0
         self._token_base = access_token
         self._tokens_issued = 0
@@ -164,7 +166,7 @@ class TikTokSandbox:
         self._check_token(request.headers.get("x-tts-access-token", ""))
         if request.method == "GET" and path == "/authorization/202309/shops":
             return {"shops": [_public(shop) for shop in self._shops.values()]}
-        return self._shop_api(request.method, path, params)
+        return self._shop_api(request.method, path, params, request.content)
 
     def _inject_fault(self, request: httpx.Request) -> None:
         fault = self.faults.take()
@@ -187,10 +189,15 @@ class TikTokSandbox:
 
     # --- shop APIs -------------------------------------------------------------------------------
 
-    def _shop_api(self, method: str, path: str, params: dict[str, str]) -> dict:
+    def _shop_api(self, method: str, path: str, params: dict[str, str], body: bytes = b"") -> dict:
         cipher = params.get("shop_cipher", "")
         if cipher not in self._shops:
             raise Rejected(INVALID_SHOP_CIPHER, f"shop_cipher {cipher!r} is not authorised for this app")
+        if self.orders.routes(method, path):
+            try:
+                return self.orders.handle(cipher, method, path, params, body)
+            except BadRequest as exc:
+                raise Rejected(INVALID_PARAMS, str(exc)) from exc
         if method != "GET":
             raise Rejected(NOT_FOUND, f"sandbox: no {method} {path}", 404)
         if path == "/finance/202309/statements":

@@ -6,6 +6,13 @@ from reconciliation.models.mappings import (
     TaxRateMapping,
     UnitOfMeasureConversion,
 )
+from reconciliation.models.orders import (
+    OrderSync,
+    TikTokCancellation,
+    TikTokOrder,
+    TikTokReturn,
+    WebhookEvent,
+)
 from reconciliation.models.postings import XeroAttempt, XeroPosting
 from reconciliation.models.quarantine import QuarantineItem
 from reconciliation.models.shops import Shop, ShopConnection
@@ -16,6 +23,7 @@ __all__ = [
     "BundleComponent",
     "ComponentMapping",
     "EncryptedTextField",
+    "OrderSync",
     "Payout",
     "QuarantineItem",
     "Shop",
@@ -25,7 +33,11 @@ __all__ = [
     "Statement",
     "SyncRun",
     "TaxRateMapping",
+    "TikTokCancellation",
+    "TikTokOrder",
+    "TikTokReturn",
     "UnitOfMeasureConversion",
+    "WebhookEvent",
     "XeroAttempt",
     "XeroConnection",
     "XeroPosting",

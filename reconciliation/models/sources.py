@@ -36,6 +36,9 @@ class SourceKind:
     STATEMENT = "tiktok.statement"
     STATEMENT_TRANSACTIONS = "tiktok.statement_transactions"
     PAYMENT = "tiktok.payment"
+    ORDER = "tiktok.order"  # one GET /order/202309/orders detail entry
+    RETURN = "tiktok.return"  # one returns/search entry
+    CANCELLATION = "tiktok.cancellation"  # one cancellations/search entry
 
 
 class SourceRecord(models.Model):

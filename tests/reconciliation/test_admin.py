@@ -30,6 +30,7 @@ from reconciliation.models import (
 )
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.outbox import idempotency_key
+from tests.support.orders import orders_world
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +147,7 @@ def world():
         channel="tiktok", region="GB", source_tax="20%", usage="sales", tax_type="OUTPUT2"
     )
     UnitOfMeasureConversion.objects.create(item_code="ITEM-1", from_unit="case", to_unit="each", factor=12)
+    orders_world(shop)
     return {"xero": xero, "shop": shop, "posting": posting}
 
 

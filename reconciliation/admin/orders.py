@@ -1,0 +1,69 @@
+"""TikTok orders, returns, cancellations and notifications as pulled: read-only for everyone; the
+shop's order gate is Finance's choice (DESIGN.md 4.4)."""
+
+from django.contrib import admin
+
+from reconciliation.admin.audit import admin_link
+from reconciliation.admin.base import ReadOnlyAdmin, pretty, pretty_json
+from reconciliation.models import OrderSync, TikTokCancellation, TikTokOrder, TikTokReturn, WebhookEvent
+
+
+class PulledAdmin(ReadOnlyAdmin):
+    list_select_related = ("shop",)
+    readonly_fields = ("source_link", "raw")
+
+    @admin.display(description="source record")
+    def source_link(self, obj):
+        return admin_link(obj.source)
+
+    @admin.display(description="as TikTok sent it")
+    def raw(self, obj):
+        return pretty_json(obj.source.payload)
+
+
+@admin.register(TikTokOrder)
+class TikTokOrderAdmin(PulledAdmin):
+    list_display = ("order_id", "shop", "status", "update_time", "is_sample", "is_replacement", "is_exchange")
+    list_filter = ("status", "shop", "is_sample", "is_replacement", "is_exchange")
+    search_fields = ("order_id",)
+    exclude = ("source",)
+
+
+@admin.register(TikTokReturn)
+class TikTokReturnAdmin(PulledAdmin):
+    list_display = ("return_id", "order_id", "shop", "status", "return_type", "update_time")
+    list_filter = ("status", "return_type", "shop")
+    search_fields = ("return_id", "order_id")
+    exclude = ("source",)
+
+
+@admin.register(TikTokCancellation)
+class TikTokCancellationAdmin(PulledAdmin):
+    list_display = ("cancel_id", "order_id", "shop", "status", "cancel_type", "update_time")
+    list_filter = ("status", "cancel_type", "shop")
+    search_fields = ("cancel_id", "order_id")
+    exclude = ("source",)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ("notification_id", "type", "shop", "state", "received_at", "processed_at")
+    list_filter = ("state", "type", "shop")
+    search_fields = ("notification_id", "external_shop_id")
+    list_select_related = ("shop",)
+    exclude = ("payload",)
+    readonly_fields = ("payload_pretty",)
+    payload_pretty = pretty("payload", "payload")
+
+
+@admin.register(OrderSync)
+class OrderSyncAdmin(admin.ModelAdmin):
+    list_display = ("shop", "order_finalised_status", "orders_synced_until")
+    list_select_related = ("shop",)
+    readonly_fields = ("shop", "orders_synced_until")
+
+    def has_add_permission(self, request):
+        return False  # one per shop, made by the first pull
+
+    def has_delete_permission(self, request, obj=None):
+        return False
