@@ -274,8 +274,8 @@ def test_a_null_entry_in_the_statement_list_is_held_and_the_other_statements_pos
     world.tiktok.spec = None  # TikTok breaking its own description is the point
     original = world.tiktok._shop_api
 
-    def with_a_null_entry(method, path, params):
-        data = original(method, path, params)
+    def with_a_null_entry(method, path, params, *rest):
+        data = original(method, path, params, *rest)
         if path == "/finance/202309/statements":
             data = {**data, "statements": [None, *data["statements"]]}
         return data

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reconciliation', '0008_outbox_attempts_shop_identity'),
+        ('reconciliation', '0010_unreadable_statement_rows'),
     ]
 
     operations = [
