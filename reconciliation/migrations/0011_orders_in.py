@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('orders_synced_until', models.DateTimeField(blank=True, help_text='orders, returns and cancellations updated before this instant have been pulled', null=True)),
-                ('order_finalised_status', models.CharField(choices=[('UNPAID', 'Unpaid'), ('ON_HOLD', 'On hold (buyer may still cancel)'), ('AWAITING_SHIPMENT', 'Awaiting shipment'), ('AWAITING_COLLECTION', 'Awaiting collection'), ('PARTIALLY_SHIPPING', 'Partially shipping'), ('IN_TRANSIT', 'In transit'), ('DELIVERED', 'Delivered'), ('COMPLETED', 'Completed')], default='AWAITING_COLLECTION', help_text='an order at or past this status is invoiced (DESIGN.md 4.4); later ones strand fewer invoices', max_length=32)),
+                ('order_finalised_status', models.CharField(choices=[('UNPAID', 'Unpaid'), ('ON_HOLD', 'On hold (buyer may still cancel)'), ('AWAITING_SHIPMENT', 'Awaiting shipment'), ('PARTIALLY_SHIPPING', 'Partially shipping'), ('AWAITING_COLLECTION', 'Awaiting collection'), ('IN_TRANSIT', 'In transit'), ('DELIVERED', 'Delivered'), ('COMPLETED', 'Completed')], default='AWAITING_COLLECTION', help_text='an order at or past this status is invoiced (DESIGN.md 4.4); later ones strand fewer invoices', max_length=32)),
                 ('shop', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='order_sync', to='reconciliation.shop')),
             ],
         ),

@@ -9,6 +9,8 @@ job (reconciliation/domain/), which reads `row.source.payload`.
 
 from django.db import models
 
+from reconciliation.planning.order_invoice import STATUS_ORDER
+
 
 class OrderStatus(models.TextChoices):
     """TikTok's order statuses (specs/tiktok/order.json; DESIGN.md 4.1)."""
@@ -24,19 +26,11 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
-# The order an order moves through, as DESIGN.md 4.1 lists it (TikTok's own lists put
-# PARTIALLY_SHIPPING before AWAITING_COLLECTION; DESIGN.md's order is kept: see the README).
-# CANCELLED ends the line without passing any gate: a cancelled order is never ready to invoice.
-ORDER_PROGRESSION = [
-    OrderStatus.UNPAID,
-    OrderStatus.ON_HOLD,
-    OrderStatus.AWAITING_SHIPMENT,
-    OrderStatus.AWAITING_COLLECTION,
-    OrderStatus.PARTIALLY_SHIPPING,
-    OrderStatus.IN_TRANSIT,
-    OrderStatus.DELIVERED,
-    OrderStatus.COMPLETED,
-]
+# The order an order moves through is TikTok's (order.json's status list, which puts
+# PARTIALLY_SHIPPING before AWAITING_COLLECTION: a partly shipped order has not reached the default
+# gate); one list, shared with the invoice planner. CANCELLED ends the line without passing any
+# gate: a cancelled order is never ready to invoice.
+ORDER_PROGRESSION = [OrderStatus(status) for status in STATUS_ORDER]
 
 
 def statuses_at_or_past(status: str) -> list[str]:
