@@ -29,6 +29,7 @@ from reconciliation.services import xero_access
 from reconciliation.services.lock_dates import approved_date_open
 from reconciliation.services.outbox import for_xero
 from reconciliation.services.posting import (
+    BATCHED_KINDS,
     _element_outcome,
     _lookup,
     _request_failed,
@@ -39,7 +40,7 @@ from reconciliation.services.posting_outcomes import mark_posted, set_state
 
 # In the order a sweep sends them: a payment's invoice and an allocation's credit note go first,
 # so a dependent released by them goes out in the same sweep.
-BATCH_KINDS = ("Invoices", "CreditNotes", "Payments", "Allocations")
+BATCH_KINDS = BATCHED_KINDS
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,21 @@ log = logging.getLogger(__name__)
 # Longer than a task may run (Q_CLUSTER timeout 600 s): a posting still SENDING after this had its
 # worker die mid-call, so what Xero saw is unknown.
 STALE_SENDING = timedelta(minutes=15)
+# Kinds Xero takes up to 50 to a request: sent by batch_send.py (which imports this module).
+BATCHED_KINDS = ("Invoices", "CreditNotes", "Payments", "Allocations")
 
 
 def posting_send(*, posting_id: int) -> XeroPosting:
     posting = XeroPosting.objects.select_related("connection", "shop").get(pk=posting_id)
     if not posting.can_send() or not posting.connection.can_post():
         return posting  # a redelivered task, or a paused connection: nothing to do
+    if posting.kind in BATCHED_KINDS:
+        # A batch of one (e.g. a posting finance retried): the path every sweep sends it by.
+        from reconciliation.services.batch_send import batch_send
+
+        batch_send(connection_id=posting.connection_id, kind=posting.kind, posting_ids=[posting.pk])
+        posting.refresh_from_db()
+        return posting
     previous = posting.state
     # Built before the claim: a bad configuration must not leave a claimed row behind.
     with xero_access.xero_client(posting.connection, posting=posting) as client:
@@ -298,13 +307,13 @@ def postings_send_due(*, progress=None) -> int:
     manual journals and bank transactions one by one, the kinds Xero takes in batches in batches
     (batch_send.py), each kind after the ones it may depend on, read as due when its turn comes
     so that a payment released by its invoice in this sweep goes out in it too."""
-    from reconciliation.services.batch_send import BATCH_KINDS, batch_send, due_batches
+    from reconciliation.services.batch_send import batch_send, due_batches
 
     postings_recover_stale()
     receives_release()
     due = postings_due(timezone.now())
     singles = list(
-        XeroPosting.objects.filter(pk__in=due).exclude(kind__in=BATCH_KINDS).values_list("pk", flat=True)
+        XeroPosting.objects.filter(pk__in=due).exclude(kind__in=BATCHED_KINDS).values_list("pk", flat=True)
     )
     single_ids = [pk for pk in due if pk in set(singles)]
     for number, posting_id in enumerate(single_ids, start=1):
@@ -314,7 +323,7 @@ def postings_send_due(*, progress=None) -> int:
                 f"sending {number}/{len(single_ids)}: {posting.source_ref} -> {posting.get_state_display()}"
             )
     sent = len(single_ids)
-    for kind in BATCH_KINDS:
+    for kind in BATCHED_KINDS:
         for batch in due_batches(postings_due(timezone.now()), kind):
             members = batch_send(connection_id=batch.connection_id, kind=kind, posting_ids=batch.posting_ids)
             sent += len(members)

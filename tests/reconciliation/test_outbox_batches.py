@@ -298,3 +298,107 @@ def test_two_workers_claiming_overlapping_batches_never_send_a_posting_twice(mon
     assert len(sent) == len(set(sent)) == 60
     assert len(world.xero.invoices) == 60
     assert all(p.attempts == 1 for p in XeroPosting.objects.filter(pk__in=ids))
+
+
+def credit_note_and_allocation(number: int, amount: str) -> tuple[PlannedDocument, PlannedDocument]:
+    credit_number = f"TT-{number:04d}-R1"
+    credit_key = f"order {number}:refund 1"
+    credit_note = PlannedDocument(
+        kind="CreditNotes",
+        purpose="order_credit_note",
+        payload={
+            "Type": "ACCRECCREDIT",
+            "Contact": {"Name": "TikTok Shop customers"},
+            "Date": DAY.isoformat(),
+            "CreditNoteNumber": credit_number,
+            "Reference": f"TikTok order {number} refund 1",
+            "CurrencyCode": "USD",
+            "LineAmountTypes": "NoTax",
+            "Status": "AUTHORISED",
+            "LineItems": [
+                {
+                    "Description": "Refund",
+                    "Quantity": Decimal("1"),
+                    "UnitAmount": Decimal(amount),
+                    "AccountCode": "4030",
+                }
+            ],
+        },
+        document_date=DAY,
+        lookup=("CreditNoteNumber", credit_number),
+        key=credit_key,
+    )
+    allocation = PlannedDocument(
+        kind="Allocations",
+        purpose="order_credit_allocation",
+        payload={
+            "Invoice": {"InvoiceNumber": f"TT-{number:04d}"},
+            "Amount": Decimal(amount),
+            "Date": DAY.isoformat(),
+        },
+        document_date=DAY,
+        lookup=("CreditNoteNumber", credit_number),
+        key=f"{credit_key}:allocation",
+        depends_on=(credit_key, f"order {number}:invoice"),
+    )
+    return credit_note, allocation
+
+
+@pytest.mark.parametrize("fault", [None, "timeout_after_write"])
+def test_an_allocation_waits_for_its_credit_note_and_goes_to_its_path(fault):
+    world = build_world(days=1)
+    credit_note, allocation = credit_note_and_allocation(1, "4.00")
+    postings = outbox(world, [allocation, invoice(1), credit_note])
+    waiting = XeroPosting.objects.get(kind="Allocations")
+    assert waiting.state == "waiting" and waiting.depends_on.kind == "CreditNotes"
+    if fault:
+        world.xero.faults.next(fault, method="PUT", path_prefix="/CreditNotes/")
+
+    postings_send_due()
+    if fault:
+        assert XeroPosting.objects.get(kind="Allocations").state == "unknown"
+        postings_send_due()  # looked up on its credit note, found, never allocated twice
+
+    assert states(postings) == {"posted": 3}
+    credit = XeroPosting.objects.get(kind="CreditNotes")
+    puts = [r for r in world.xero.requests if r.method == "PUT" and r.path.endswith("/Allocations")]
+    assert len(puts) == 1 and credit.xero_id in puts[0].path
+    (posted,) = world.xero.invoices
+    assert Decimal(str(posted["AmountDue"])) == Decimal("6.00")
+
+
+def test_planning_the_same_documents_again_keeps_a_filled_in_payment():
+    world = build_world(days=1)
+    outbox(world, [invoice(1), payment(1)])
+    postings_send_due()
+    statement = Statement.objects.get(statement_id="S-1")
+    again = plan_apply(
+        shop=world.shop,
+        plan=Plan(documents=(invoice(1), payment(1)), problems=()),
+        source_ref="statement S-1",
+        source=statement,
+    )
+
+    assert [p.state for p in again] == ["posted", "posted"]
+    assert XeroPosting.objects.count() == 2
+    assert not QuarantineItem.objects.filter(reason=Reason.SOURCE_CHANGED).exists()
+
+
+def test_a_retried_invoice_goes_by_the_batch_path_as_a_batch_of_one():
+    world = build_world(days=1)
+    (posting,) = outbox(world, [invoice(1)])
+    async_task("reconciliation.tasks.send_posting", posting.pk)
+
+    posting.refresh_from_db()
+    assert posting.state == "posted"
+    (row,) = XeroAttempt.objects.filter(posting=posting, method="PUT")
+    assert row.batch_ref and row.completed_at
+
+
+def test_the_scheduled_sweep_enqueues_batches():
+    world = build_world(days=1)
+    postings = outbox(world, [invoice(n) for n in range(60)])
+    async_task("reconciliation.tasks.send_due_postings")
+
+    assert states(postings) == {"posted": 60}
+    assert sorted(len(body(r)["Invoices"]) for r in invoice_puts(world)) == [10, 50]
