@@ -168,6 +168,7 @@ def _posting_for(
         if as_planned(posting) == wanted:
             if posting.state == XeroPosting.State.DISMISSED:
                 return None  # finance decided this document is not to be posted
+            _follow(posting, dependency)
             if posting.state == XeroPosting.State.HELD and not held and posting.original_date is None:
                 _release_lock_hold(posting)
             return posting
@@ -176,6 +177,19 @@ def _posting_for(
         if not _retire(posting, shop, source, source_ref, now=payload):
             return None
     return _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held, dependency=dependency)
+
+
+def _follow(posting: XeroPosting, dependency: XeroPosting | None) -> None:
+    """An unsent dependent whose document was planned again as a new row waits for that row."""
+    if dependency is None or posting.depends_on_id in (None, dependency.pk) or posting.attempts:
+        return
+    if posting.state not in (XeroPosting.State.WAITING, XeroPosting.State.READY):
+        return
+    planned = as_planned(posting)
+    posting.depends_on = dependency
+    posting.state = initial_state(dependency, XeroPosting.State.READY)
+    posting.payload = filled(planned, dependency.xero_id) if dependency.xero_id else planned
+    posting.save(update_fields=["depends_on", "state", "payload"])
 
 
 def _retire(posting: XeroPosting, shop, source, source_ref, *, now) -> bool:

@@ -312,10 +312,10 @@ def postings_send_due(*, progress=None) -> int:
     postings_recover_stale()
     receives_release()
     due = postings_due(timezone.now())
-    singles = list(
+    singles = set(
         XeroPosting.objects.filter(pk__in=due).exclude(kind__in=BATCHED_KINDS).values_list("pk", flat=True)
     )
-    single_ids = [pk for pk in due if pk in set(singles)]
+    single_ids = [pk for pk in due if pk in singles]
     for number, posting_id in enumerate(single_ids, start=1):
         posting = posting_send(posting_id=posting_id)
         if progress:

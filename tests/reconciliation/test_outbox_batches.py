@@ -402,3 +402,27 @@ def test_the_scheduled_sweep_enqueues_batches():
 
     assert states(postings) == {"posted": 60}
     assert sorted(len(body(r)["Invoices"]) for r in invoice_puts(world)) == [10, 50]
+
+
+def test_a_waiting_payment_follows_its_invoice_planned_again():
+    world = build_world(days=1)
+    first_invoice, waiting = outbox(world, [invoice(1), payment(1)])
+    statement = Statement.objects.get(statement_id="S-1")
+    changed = invoice(1, account="4010")  # the order's invoice changes before anything was sent
+    plan_apply(
+        shop=world.shop,
+        plan=Plan(documents=(changed, payment(1)), problems=()),
+        source_ref="statement S-1",
+        source=statement,
+    )
+    first_invoice.refresh_from_db()
+    waiting.refresh_from_db()
+    assert first_invoice.state == "superseded"
+    assert waiting.depends_on.state == "ready" and waiting.depends_on_id != first_invoice.pk
+
+    postings_send_due()
+
+    waiting.refresh_from_db()
+    assert waiting.state == "posted"
+    (posted,) = world.xero.invoices
+    assert posted["LineItems"][0]["AccountCode"] == "4010" and posted["Status"] == "PAID"
