@@ -15,6 +15,7 @@ from reconciliation.models import QuarantineItem, Statement, XeroAttempt, XeroPo
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Plan, PlannedDocument
 from reconciliation.services import batch_send as batch_service
+from reconciliation.services import xero_access
 from reconciliation.services.batch_send import batch_key, batch_send
 from reconciliation.services.dependencies import PLACEHOLDER
 from reconciliation.services.outbox import plan_apply
@@ -426,3 +427,20 @@ def test_a_waiting_payment_follows_its_invoice_planned_again():
     assert waiting.state == "posted"
     (posted,) = world.xero.invoices
     assert posted["LineItems"][0]["AccountCode"] == "4010" and posted["Status"] == "PAID"
+
+
+def test_an_element_xero_calls_a_duplicate_is_linked_to_the_document_it_has():
+    world = build_world(days=1)
+    documents = [invoice(n) for n in range(3)]
+    # Our own earlier success whose answer was lost before the row recorded anything.
+    with xero_access.xero_client(world.shop.xero_connection) as client:
+        (earlier,) = client.create("Invoices", [documents[1].payload], idempotency_key="earlier-send")
+    postings = outbox(world, documents)
+
+    postings_send_due()
+
+    assert states(postings) == {"posted": 3}
+    linked = XeroPosting.objects.get(lookup_reference="InvoiceNumber=TT-0001")
+    assert linked.xero_id == earlier.element["InvoiceID"]
+    assert len(body(invoice_puts(world)[-1])["Invoices"]) == 3  # sent in the batch, refused as a duplicate
+    assert len(world.xero.invoices) == 3
