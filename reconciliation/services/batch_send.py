@@ -23,8 +23,9 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from connectors.errors import ConnectorError
-from connectors.xero.client import MAX_ELEMENTS, ElementResult, XeroClient
+from connectors.xero.client import MAX_BODY_BYTES, MAX_ELEMENTS, ElementResult, XeroClient, dumps
 from reconciliation.models import XeroAttempt, XeroConnection, XeroPosting
+from reconciliation.models.quarantine import Reason
 from reconciliation.services import xero_access
 from reconciliation.services.lock_dates import approved_date_open
 from reconciliation.services.outbox import for_xero
@@ -36,7 +37,7 @@ from reconciliation.services.posting import (
     _settle_stale,
     _source_changed,
 )
-from reconciliation.services.posting_outcomes import mark_posted, set_state
+from reconciliation.services.posting_outcomes import hold, mark_posted, set_state
 
 # In the order a sweep sends them: a payment's invoice and an allocation's credit note go first,
 # so a dependent released by them goes out in the same sweep.
@@ -163,6 +164,9 @@ def _may_exist(posting: XeroPosting, previous: str) -> bool:
 
 
 def _send(client: XeroClient, audit, kind: str, members: list[XeroPosting]) -> None:
+    if not _fits(kind, members):
+        _send_in_halves(client, audit, kind, members)
+        return
     audit.members = members  # the request's audit rows: one per member, written before the call
     try:
         results = _create(client, kind, members, idempotency_key=batch_key(kind, members))
@@ -173,6 +177,24 @@ def _send(client: XeroClient, audit, kind: str, members: list[XeroPosting]) -> N
     for posting, result in zip(members, results, strict=True):
         audit.members = [posting]  # a duplicate's lookup belongs to that posting alone
         _element_outcome(client, posting, result)
+
+
+def _fits(kind: str, members: list[XeroPosting]) -> bool:
+    """Is the request body within Xero's 3.5 MB (DESIGN.md 6)? Checked before any request."""
+    body = dumps({kind: [for_xero(posting.payload) for posting in members]}).encode()
+    return len(body) <= MAX_BODY_BYTES
+
+
+def _send_in_halves(client: XeroClient, audit, kind: str, members: list[XeroPosting]) -> None:
+    """Too large for one request: two smaller batches (each its own member set, so its own key);
+    a single document over the limit can never be sent, and finance is told so."""
+    if len(members) == 1:
+        (posting,) = members
+        hold(posting, Reason.XERO_VALIDATION, ["the document is over Xero's 3.5 MB request limit"], lead="")
+        return
+    half = len(members) // 2
+    _send(client, audit, kind, members[:half])
+    _send(client, audit, kind, members[half:])
 
 
 def _create(

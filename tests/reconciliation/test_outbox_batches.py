@@ -444,3 +444,17 @@ def test_an_element_xero_calls_a_duplicate_is_linked_to_the_document_it_has():
     assert linked.xero_id == earlier.element["InvoiceID"]
     assert len(body(invoice_puts(world)[-1])["Invoices"]) == 3  # sent in the batch, refused as a duplicate
     assert len(world.xero.invoices) == 3
+
+
+def test_a_batch_over_xeros_body_limit_goes_as_smaller_batches(monkeypatch):
+    world = build_world(days=1)
+    postings = outbox(world, [invoice(n) for n in range(8)])
+    one = len(json.dumps({"Invoices": [postings[0].payload]}))
+    monkeypatch.setattr(batch_service, "MAX_BODY_BYTES", one * 3)  # room for about 2 documents
+
+    postings_send_due()
+
+    assert states(postings) == {"posted": 8}
+    sizes = [len(body(r)["Invoices"]) for r in invoice_puts(world)]
+    assert sum(sizes) == 8 and max(sizes) <= 2
+    assert len({r.headers["idempotency-key"] for r in invoice_puts(world)}) == len(sizes)
