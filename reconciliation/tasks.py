@@ -5,7 +5,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from reconciliation import selectors
-from reconciliation.models import Shop
+from reconciliation.models import Shop, XeroPosting
+from reconciliation.services.batch_send import BATCH_KINDS, batch_send, due_batches
 from reconciliation.services.order_notifications import notification_process
 from reconciliation.services.orders import orders_pull
 from reconciliation.services.payout_gate import receives_release
@@ -38,6 +39,12 @@ def send_posting(posting_id: int) -> str:
     return posting_send(posting_id=posting_id).state
 
 
+def send_batch(connection_id: int, kind: str, posting_ids: list[int]) -> dict:
+    """Up to 50 postings of one kind and Xero connection as one request (services/batch_send.py)."""
+    members = batch_send(connection_id=connection_id, kind=kind, posting_ids=posting_ids)
+    return {"claimed": len(members), "states": [posting.state for posting in members]}
+
+
 def send_due_postings() -> int:
     """Scheduled sweep: retries whose time has come, outcomes to reconcile, sends a dead worker left."""
     postings_recover_stale()
@@ -47,6 +54,17 @@ def send_due_postings() -> int:
 
 def enqueue_due_postings() -> int:
     due = selectors.postings_due(timezone.now())
+    batched = set(XeroPosting.objects.filter(pk__in=due, kind__in=BATCH_KINDS).values_list("pk", flat=True))
     for posting_id in due:
-        async_task("reconciliation.tasks.send_posting", posting_id, group="xero-send")
+        if posting_id not in batched:
+            async_task("reconciliation.tasks.send_posting", posting_id, group="xero-send")
+    for kind in BATCH_KINDS:
+        for batch in due_batches([pk for pk in due if pk in batched], kind):
+            async_task(
+                "reconciliation.tasks.send_batch",
+                batch.connection_id,
+                kind,
+                list(batch.posting_ids),
+                group="xero-send",
+            )
     return len(due)

@@ -86,7 +86,17 @@ class HasErrorFilter(admin.SimpleListFilter):
 class XeroAttemptInline(ReadOnlyInline):
     model = XeroAttempt
     fk_name = "posting"
-    fields = ("created_at", "method", "url", "number", "status", "error_kind", "completed_at", "error")
+    fields = (
+        "created_at",
+        "method",
+        "url",
+        "number",
+        "status",
+        "error_kind",
+        "completed_at",
+        "batch_ref",
+        "error",
+    )
     readonly_fields = fields
     ordering = ("created_at", "id")
 
@@ -155,7 +165,8 @@ class XeroPostingAdmin(ReadOnlyAdmin):
 class XeroAttemptAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "method", "url", "status", "duration_ms", "posting_link", "error_start")
     list_filter = ("method", "status", "error_kind", "connection")
-    search_fields = ("url", "idempotency_key", "error", "posting__source_ref")
+    # batch_ref: every member's row of one batch request (services/batch_send.py).
+    search_fields = ("url", "idempotency_key", "error", "posting__source_ref", "batch_ref")
     list_select_related = ("posting", "connection")
     fields = (
         "connection",
@@ -169,6 +180,7 @@ class XeroAttemptAdmin(ReadOnlyAdmin):
         "completed_at",
         "duration_ms",
         "idempotency_key",
+        "batch_ref",
         "error",
         "request_headers_pretty",
         "request_body_pretty",

@@ -23,6 +23,8 @@ class XeroPosting(models.Model):
         INVOICE = "Invoices", "Invoice"
         CREDIT_NOTE = "CreditNotes", "Credit note"
         PAYMENT = "Payments", "Payment"
+        # PUT /CreditNotes/{CreditNoteID}/Allocations: the credit note is `depends_on`.
+        ALLOCATION = "Allocations", "Credit note allocation"
 
     class State(models.TextChoices):
         READY = "ready", "Ready to send"
@@ -55,6 +57,11 @@ class XeroPosting(models.Model):
     payload = models.JSONField(encoder=DjangoJSONEncoder, help_text="the element as sent (amounts as text)")
     document_date = models.DateField()
     original_date = models.DateField(null=True, blank=True, help_text="Set when finance re-dated it")
+    # The document whose Xero id this one needs (a payment's invoice, an allocation's credit note):
+    # it stays WAITING until that one is POSTED (services/dependencies.py, docs/ARCHITECTURE.md).
+    plan_key = models.CharField(
+        max_length=255, blank=True, help_text="PlannedDocument.key: how other plans name this document"
+    )
     depends_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="dependents"
     )
@@ -99,7 +106,9 @@ class XeroAttempt(models.Model):
 
     Written just before the request leaves (`completed_at` empty) and completed with the answer, so
     a worker killed while Xero applies a write still leaves a row that says "outcome unknown".
-    Token calls are rows too, with `posting` empty.
+    Token calls are rows too, with `posting` empty. A batch request (services/batch_send.py) is
+    one row per member posting, sharing `batch_ref`, so every posting's own attempts still say
+    whether Xero may have its document (`may_have_written`, outbox.replaceable).
     """
 
     connection = models.ForeignKey("reconciliation.XeroConnection", on_delete=models.PROTECT)
@@ -121,6 +130,12 @@ class XeroAttempt(models.Model):
     )
     number = models.PositiveSmallIntegerField(
         default=1, help_text="1 for a request's first try, 2, 3, ... for the client's retries of it"
+    )
+    batch_ref = models.CharField(
+        max_length=32,
+        blank=True,
+        db_index=True,
+        help_text="one HTTP request sent for several postings has one row per member, all with this value",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(

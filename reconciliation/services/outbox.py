@@ -13,6 +13,7 @@ from reconciliation.models import QuarantineItem, Shop, XeroPosting
 from reconciliation.models.postings import link_to
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Plan, PlannedDocument, Problem
+from reconciliation.services.dependencies import as_planned, filled, initial_state, with_placeholder
 
 # Keys whose values Xero reads as numbers; stored payloads keep them as exact text.
 MONEY_KEYS = {"LineAmount", "TaxAmount", "UnitAmount", "Quantity", "Amount"}
@@ -106,11 +107,25 @@ def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, source) -> list[XeroP
             return []
         lock_problems = [p for p in plan.problems if p.code == Reason.LOCK_DATE]
         postings = []
-        for doc in plan.documents:
+        by_key: dict[str, XeroPosting] = {}
+        # Documents others depend on first, so a dependent finds its dependency's row.
+        for doc in sorted(plan.documents, key=lambda d: bool(d.depends_on)):
             mine = [p for p in current if p.purpose == doc.purpose]
-            posting = _posting_for(shop, doc, mine, source, source_ref, source_hash, held=bool(lock_problems))
+            dependency = _dependency(shop, doc, by_key)
+            posting = _posting_for(
+                shop,
+                doc,
+                mine,
+                source,
+                source_ref,
+                source_hash,
+                held=bool(lock_problems),
+                dependency=dependency,
+            )
             if posting is not None:
                 postings.append(posting)
+                if doc.key:
+                    by_key[doc.key] = posting
                 if (
                     posting.state == XeroPosting.State.HELD
                     and lock_problems
@@ -121,19 +136,39 @@ def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, source) -> list[XeroP
         return postings
 
 
+def _dependency(shop: Shop, doc: PlannedDocument, by_key: dict[str, XeroPosting]) -> XeroPosting | None:
+    """The posting whose Xero id `doc` needs: its first `depends_on` key, planned in this plan or
+    in an earlier one on the same Xero connection (an invoice's plan before its settlement's)."""
+    if not doc.depends_on:
+        return None
+    key = doc.depends_on[0]
+    found = by_key.get(key) or (
+        XeroPosting.objects.filter(connection=shop.xero_connection, plan_key=key)
+        .exclude(state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED])
+        .order_by("-id")
+        .first()
+    )
+    if found is None:
+        raise ValueError(f"{doc.key or doc.purpose} depends on {key!r}, which is not planned")
+    return found
+
+
 def _posting_for(
-    shop, doc: PlannedDocument, current, source, source_ref, source_hash, *, held
+    shop, doc: PlannedDocument, current, source, source_ref, source_hash, *, held, dependency=None
 ) -> XeroPosting | None:
-    payload = stored(doc.payload)
+    payload = stored(doc.payload if dependency is None else with_placeholder(doc.payload, dependency.kind))
+    if doc.key:
+        current = [p for p in current if p.plan_key in ("", doc.key)]
     for posting in current:
         wanted = payload
         if posting.original_date is not None:
             wanted = stored(
                 redated(payload, new_date=posting.document_date, original_date=posting.original_date)
             )
-        if posting.payload == wanted:
+        if as_planned(posting) == wanted:
             if posting.state == XeroPosting.State.DISMISSED:
                 return None  # finance decided this document is not to be posted
+            _follow(posting, dependency)
             if posting.state == XeroPosting.State.HELD and not held and posting.original_date is None:
                 _release_lock_hold(posting)
             return posting
@@ -141,7 +176,20 @@ def _posting_for(
             continue
         if not _retire(posting, shop, source, source_ref, now=payload):
             return None
-    return _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held)
+    return _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held, dependency=dependency)
+
+
+def _follow(posting: XeroPosting, dependency: XeroPosting | None) -> None:
+    """An unsent dependent whose document was planned again as a new row waits for that row."""
+    if dependency is None or posting.depends_on_id in (None, dependency.pk) or posting.attempts:
+        return
+    if posting.state not in (XeroPosting.State.WAITING, XeroPosting.State.READY):
+        return
+    planned = as_planned(posting)
+    posting.depends_on = dependency
+    posting.state = initial_state(dependency, XeroPosting.State.READY)
+    posting.payload = filled(planned, dependency.xero_id) if dependency.xero_id else planned
+    posting.save(update_fields=["depends_on", "state", "payload"])
 
 
 def _retire(posting: XeroPosting, shop, source, source_ref, *, now) -> bool:
@@ -185,8 +233,9 @@ def source_changed_message(posting: XeroPosting, source_ref: str, *, found: bool
 
 
 def _new_posting(
-    shop, doc: PlannedDocument, payload, source, source_ref, source_hash, *, held
+    shop, doc: PlannedDocument, payload, source, source_ref, source_hash, *, held, dependency=None
 ) -> XeroPosting:
+    state = initial_state(dependency, XeroPosting.State.HELD if held else XeroPosting.State.READY)
     fields = {
         "shop": shop,
         "kind": doc.kind,
@@ -196,12 +245,17 @@ def _new_posting(
         "source_hash": source_hash,
         "payload": payload,
         "document_date": doc.document_date,
-        "state": XeroPosting.State.HELD if held else XeroPosting.State.READY,
+        "state": state,
+        "plan_key": doc.key,
+        "depends_on": dependency,
         **link_to(source),
     }
+    planned = payload  # the key is derived from the placeholder form, filled in or not
+    if dependency is not None and dependency.state == XeroPosting.State.POSTED:
+        fields["payload"] = filled(payload, dependency.xero_id)
     generation = 0
     while True:
-        key = idempotency_key(doc.purpose, payload, generation)
+        key = idempotency_key(doc.purpose, planned, generation)
         earlier = XeroPosting.objects.filter(connection=shop.xero_connection, idempotency_key=key).first()
         if earlier is None:
             return XeroPosting.objects.create(connection=shop.xero_connection, idempotency_key=key, **fields)

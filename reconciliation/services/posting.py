@@ -7,6 +7,7 @@ up before anything is created again.
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -38,12 +39,21 @@ log = logging.getLogger(__name__)
 # Longer than a task may run (Q_CLUSTER timeout 600 s): a posting still SENDING after this had its
 # worker die mid-call, so what Xero saw is unknown.
 STALE_SENDING = timedelta(minutes=15)
+# Kinds Xero takes up to 50 to a request: sent by batch_send.py (which imports this module).
+BATCHED_KINDS = ("Invoices", "CreditNotes", "Payments", "Allocations")
 
 
 def posting_send(*, posting_id: int) -> XeroPosting:
     posting = XeroPosting.objects.select_related("connection", "shop").get(pk=posting_id)
     if not posting.can_send() or not posting.connection.can_post():
         return posting  # a redelivered task, or a paused connection: nothing to do
+    if posting.kind in BATCHED_KINDS:
+        # A batch of one (e.g. a posting finance retried): the path every sweep sends it by.
+        from reconciliation.services.batch_send import batch_send
+
+        batch_send(connection_id=posting.connection_id, kind=posting.kind, posting_ids=[posting.pk])
+        posting.refresh_from_db()
+        return posting
     previous = posting.state
     # Built before the claim: a bad configuration must not leave a claimed row behind.
     with xero_access.xero_client(posting.connection, posting=posting) as client:
@@ -160,12 +170,28 @@ def _lookup(client, posting: XeroPosting) -> dict | None:
 def _find_existing(client, posting: XeroPosting) -> dict | None:
     field, value = posting.lookup_reference.split("=", 1)
     escaped = value.replace('"', '\\"')
+    collection = "CreditNotes" if posting.kind == XeroPosting.Kind.ALLOCATION else posting.kind
     matches = [
         doc
-        for doc in client.find(posting.kind, where=f'{field}=="{escaped}"')
+        for doc in client.find(collection, where=f'{field}=="{escaped}"')
         if doc.get("Status") not in {"DELETED", "VOIDED"}
     ]
+    if posting.kind == XeroPosting.Kind.ALLOCATION:
+        return _allocation_in(matches, posting.payload)
     return matches[0] if matches else None
+
+
+def _allocation_in(credit_notes: list[dict], payload: dict) -> dict | None:
+    """An allocation has no collection of its own: it is found on its credit note, by the invoice
+    it names and its amount."""
+    invoice = payload.get("Invoice") or {}
+    for credit_note in credit_notes:
+        for allocation in credit_note.get("Allocations") or []:
+            named = allocation.get("Invoice") or {}
+            same_invoice = all(named.get(k) == v for k, v in invoice.items())
+            if same_invoice and Decimal(str(allocation.get("Amount"))) == Decimal(str(payload["Amount"])):
+                return allocation
+    return None
 
 
 NO_ID = "00000000-0000-0000-0000-000000000000"  # what Xero puts on an element it did not create
@@ -277,12 +303,30 @@ def postings_recover_stale(*, now=None) -> int:
 
 
 def postings_send_due(*, progress=None) -> int:
-    """Send every due posting in this process, in date order (what the django-q2 workers do)."""
+    """Send every due posting in this process, in date order (what the django-q2 workers do):
+    manual journals and bank transactions one by one, the kinds Xero takes in batches in batches
+    (batch_send.py), each kind after the ones it may depend on, read as due when its turn comes
+    so that a payment released by its invoice in this sweep goes out in it too."""
+    from reconciliation.services.batch_send import batch_send, due_batches
+
     postings_recover_stale()
     receives_release()
     due = postings_due(timezone.now())
-    for number, posting_id in enumerate(due, start=1):
+    singles = set(
+        XeroPosting.objects.filter(pk__in=due).exclude(kind__in=BATCHED_KINDS).values_list("pk", flat=True)
+    )
+    single_ids = [pk for pk in due if pk in singles]
+    for number, posting_id in enumerate(single_ids, start=1):
         posting = posting_send(posting_id=posting_id)
         if progress:
-            progress(f"sending {number}/{len(due)}: {posting.source_ref} -> {posting.get_state_display()}")
-    return len(due)
+            progress(
+                f"sending {number}/{len(single_ids)}: {posting.source_ref} -> {posting.get_state_display()}"
+            )
+    sent = len(single_ids)
+    for kind in BATCHED_KINDS:
+        for batch in due_batches(postings_due(timezone.now()), kind):
+            members = batch_send(connection_id=batch.connection_id, kind=kind, posting_ids=batch.posting_ids)
+            sent += len(members)
+            if progress:
+                progress(f"sent a batch of {len(members)} {kind}")
+    return sent

@@ -13,6 +13,7 @@ from connectors.errors import ConnectorError
 from reconciliation.models import Statement, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
+from reconciliation.services.dependencies import dependents_release
 from reconciliation.services.outbox import quarantine_open
 from reconciliation.services.payout_gate import receives_release, statement_state_refresh
 
@@ -72,7 +73,7 @@ def hold(
 def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
     """Xero has `element` (as it returned it): POSTED, its totals checked against the plan, the
     posting's items resolved (except mismatch and source-changed ones), and waiting RECEIVEs of its
-    statement's payout released."""
+    statement's payout released; documents waiting for its Xero id get it and become READY."""
     posting.state = XeroPosting.State.POSTED
     posting.xero_id = xero_id(posting.kind, element)
     posting.xero_number = str(element.get("InvoiceNumber") or element.get("CreditNoteNumber") or "")
@@ -91,6 +92,7 @@ def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
             posting=posting,
         )
     _resolve_posting_items(posting)
+    dependents_release(posting)
     if isinstance(posting.source, Statement):
         statement_state_refresh(posting.source)
         receives_release(statement=posting.source)
@@ -109,6 +111,7 @@ ID_FIELDS = {
     "Invoices": "InvoiceID",
     "CreditNotes": "CreditNoteID",
     "Payments": "PaymentID",
+    "Allocations": "AllocationID",
 }
 
 

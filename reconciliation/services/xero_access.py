@@ -34,7 +34,17 @@ def limiters_reset() -> None:
 
 
 def xero_client(connection: XeroConnection, *, posting: XeroPosting | None = None) -> XeroClient:
-    log_ = AttemptLog(connection=connection, posting=posting)
+    return _client(connection, AttemptLog(connection=connection, posting=posting))
+
+
+def xero_batch_client(connection: XeroConnection) -> tuple[XeroClient, "AttemptLog"]:
+    """A client whose attempts are audited against `log.members` (set before each call): one row
+    per member posting, rows of one request sharing `batch_ref` (services/batch_send.py)."""
+    log_ = AttemptLog(connection=connection, posting=None, batch=True)
+    return _client(connection, log_), log_
+
+
+def _client(connection: XeroConnection, log_: "AttemptLog") -> XeroClient:
     return XeroClient(
         tenant_id=connection.tenant_id,
         access_token=lambda: access_token(connection.pk),
@@ -51,26 +61,35 @@ class AttemptLog:
     """The audit rows of one client: a row written as a request leaves, completed with its answer.
 
     STYLE.md: "write the attempt row before the call, update it after". A row never completed is
-    what a worker killed mid-call leaves behind: Xero may have applied that request.
+    what a worker killed mid-call leaves behind: Xero may have applied that request. A batch log
+    writes one row per posting in `members` (the postings the next request is for), so each
+    posting's own rows tell what Xero may have of it; `batch_ref` ties the rows of one request.
     """
 
-    def __init__(self, *, connection: XeroConnection, posting: XeroPosting | None):
-        self.connection, self.posting = connection, posting
-        self._open: dict[str, int] = {}  # Attempt.ref -> XeroAttempt id, until completed
+    def __init__(self, *, connection: XeroConnection, posting: XeroPosting | None, batch: bool = False):
+        self.connection, self.batch = connection, batch
+        self.members: list[XeroPosting | None] = [posting]
+        self._open: dict[str, list[int]] = {}  # Attempt.ref -> XeroAttempt ids, until completed
 
     def started(self, attempt: Attempt) -> None:
-        row = XeroAttempt.objects.create(
-            connection=self.connection, posting=self.posting, **_request_fields(attempt)
-        )
-        self._open[attempt.ref] = row.pk
+        fields = _request_fields(attempt) | self._batch_fields(attempt)
+        rows = [
+            XeroAttempt.objects.create(connection=self.connection, posting=member, **fields)
+            for member in self.members or [None]
+        ]
+        self._open[attempt.ref] = [row.pk for row in rows]
 
     def finished(self, attempt: Attempt) -> None:
-        pk = self._open.pop(attempt.ref, None)
-        fields = _request_fields(attempt) | _answer_fields(attempt)
-        if pk is None:  # no start was reported (a client without the start hook): one complete row
-            XeroAttempt.objects.create(connection=self.connection, posting=self.posting, **fields)
+        pks = self._open.pop(attempt.ref, None)
+        fields = _request_fields(attempt) | _answer_fields(attempt) | self._batch_fields(attempt)
+        if pks is None:  # no start was reported (a client without the start hook): complete rows
+            for member in self.members or [None]:
+                XeroAttempt.objects.create(connection=self.connection, posting=member, **fields)
         else:
-            XeroAttempt.objects.filter(pk=pk).update(**fields)
+            XeroAttempt.objects.filter(pk__in=pks).update(**fields)
+
+    def _batch_fields(self, attempt: Attempt) -> dict:
+        return {"batch_ref": attempt.ref} if self.batch else {}
 
 
 def attempt_record(*, connection: XeroConnection, posting: XeroPosting | None, attempt: Attempt) -> None:
