@@ -31,11 +31,11 @@ from reconciliation.services.lock_dates import approved_date_open
 from reconciliation.services.outbox import for_xero
 from reconciliation.services.posting import (
     BATCHED_KINDS,
-    _element_outcome,
-    _lookup,
-    _request_failed,
-    _settle_stale,
-    _source_changed,
+    element_outcome,
+    existing_lookup,
+    request_failed,
+    source_change_open,
+    stale_settle,
 )
 from reconciliation.services.posting_outcomes import hold, mark_posted, set_state
 
@@ -129,11 +129,11 @@ def _checked(client: XeroClient, audit, posting: XeroPosting, previous: str) -> 
     if posting.depends_on_id is not None and posting.depends_on.state != XeroPosting.State.POSTED:
         set_state(posting, XeroPosting.State.WAITING, error=f"waits for {posting.depends_on}")
         return False
-    if _source_changed(posting):
-        _settle_stale(client, posting)
+    if source_change_open(posting):
+        stale_settle(client, posting)
         return False
     if _may_exist(posting, previous):
-        found = _lookup(client, posting)
+        found = existing_lookup(client, posting)
         if found is None:
             return False  # the lookup failed: still unknown, looked up again later
         if found:
@@ -172,11 +172,11 @@ def _send(client: XeroClient, audit, kind: str, members: list[XeroPosting]) -> N
         results = _create(client, kind, members, idempotency_key=batch_key(kind, members))
     except ConnectorError as exc:
         for posting in members:  # the whole request failed: the same error class for every member
-            _request_failed(posting, exc)
+            request_failed(posting, exc)
         return
     for posting, result in zip(members, results, strict=True):
         audit.members = [posting]  # a duplicate's lookup belongs to that posting alone
-        _element_outcome(client, posting, result)
+        element_outcome(client, posting, result)
 
 
 def _fits(kind: str, members: list[XeroPosting]) -> bool:

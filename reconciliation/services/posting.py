@@ -64,10 +64,10 @@ def posting_send(*, posting_id: int) -> XeroPosting:
             return posting  # another worker has it
         posting.refresh_from_db()
         try:
-            if _source_changed(posting):
-                return _settle_stale(client, posting)
+            if source_change_open(posting):
+                return stale_settle(client, posting)
             if _may_exist(posting, previous):
-                found = _lookup(client, posting)
+                found = existing_lookup(client, posting)
                 if found is None:
                     return posting  # the lookup itself failed: still unknown, tried again later
                 if found:
@@ -77,15 +77,15 @@ def posting_send(*, posting_id: int) -> XeroPosting:
             (result,) = client.create(
                 posting.kind, [for_xero(posting.payload)], idempotency_key=posting.idempotency_key
             )
-            return _element_outcome(client, posting, result)
+            return element_outcome(client, posting, result)
         except ConnectorError as exc:
-            return _request_failed(posting, exc)
+            return request_failed(posting, exc)
         except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
             set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
             raise
 
 
-def _source_changed(posting: XeroPosting) -> bool:
+def source_change_open(posting: XeroPosting) -> bool:
     """Flagged SOURCE_CHANGED and not settled. Approving (Retry) or dismissing the item does not
     make the old content right again: it is still only looked up, never created."""
     return (
@@ -95,11 +95,11 @@ def _source_changed(posting: XeroPosting) -> bool:
     )
 
 
-def _settle_stale(client, posting: XeroPosting) -> XeroPosting:
+def stale_settle(client, posting: XeroPosting) -> XeroPosting:
     """A posting whose source changed after a send with no certain answer: never create it as it
     was. Look it up: if Xero has it, it is posted and finance corrects the difference in Xero; if
     Xero does not, it is set aside and the source is planned again from the new data."""
-    found = _lookup(client, posting)
+    found = existing_lookup(client, posting)
     if found is None:
         return posting  # cannot tell yet: looked up again later, still never created
     items = posting.quarantine.filter(
@@ -140,7 +140,7 @@ def _may_exist(posting: XeroPosting, previous: str) -> bool:
     return XeroPosting.objects.filter(same, attempts__gt=0).exclude(pk=posting.pk).exists()
 
 
-def _lookup(client, posting: XeroPosting) -> dict | None:
+def existing_lookup(client, posting: XeroPosting) -> dict | None:
     """The document if Xero has it, {} if it does not, None if we could not tell (state recorded).
 
     A failed lookup says nothing about the document, so it is never recorded as Xero refusing it.
@@ -149,7 +149,7 @@ def _lookup(client, posting: XeroPosting) -> dict | None:
         return _find_existing(client, posting) or {}
     except ConnectorError as exc:
         if exc.kind == ErrorKind.AUTH:
-            _request_failed(posting, exc)
+            request_failed(posting, exc)
         elif posting.attempts >= MAX_ATTEMPTS:
             hold(
                 posting,
@@ -197,7 +197,7 @@ def _allocation_in(credit_notes: list[dict], payload: dict) -> dict | None:
 NO_ID = "00000000-0000-0000-0000-000000000000"  # what Xero puts on an element it did not create
 
 
-def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> XeroPosting:
+def element_outcome(client, posting: XeroPosting, result: ElementResult) -> XeroPosting:
     if result.ok:
         return mark_posted(posting, result.element)
     messages = list(result.messages) + [f"warning: {w}" for w in result.warnings]
@@ -230,7 +230,7 @@ def _element_outcome(client, posting: XeroPosting, result: ElementResult) -> Xer
     return posting
 
 
-def _request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
+def request_failed(posting: XeroPosting, exc: ConnectorError) -> XeroPosting:
     if exc.kind == ErrorKind.LOCK_DATE:
         hold_locked(posting, list(exc.messages))  # reads Xero again: outside any transaction
         return posting
