@@ -109,6 +109,12 @@ def _cell_text(value, sheet: str, number: int) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 2**53:
+            # An id (order, SKU) saved as a number has lost its last digits: refuse, never guess.
+            raise UnreadableFile(
+                f"sheet {sheet!r} row {number}: {value!r} is a number too long to be exact (an id saved as a "
+                "number after opening the file in a spreadsheet?); export the file from Seller Center again"
+            )
         # Shortest text that reads back as the same float: 7.93, not 7.9299999999999997.
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (int, Decimal)):
@@ -134,28 +140,33 @@ def _table(sheets, name: str, is_header) -> Table:
             f"{name}: no header row found (looked for 'Order/adjustment ID' and the settlement columns in "
             f"the first {SCAN_ROWS} rows)"
         )
-    headers = tuple(str(h).strip() for h in found[0][2][found[0][1]])
+    # Sheets may differ (orders on one, adjustments on another): the table has every sheet's
+    # columns, and a row has blank cells in the columns its own sheet does not have.
+    headers: list[str] = []
+    for _, index, rows in found:
+        headers += [h for h in (str(c).strip() for c in rows[index]) if h and h not in headers]
     several = len(found) > 1
     table_rows = []
     for title, index, rows in found:
-        own = tuple(str(h).strip() for h in rows[index])
-        if own != headers:
-            raise UnreadableFile(f"sheet {title!r} has other columns than sheet {found[0][0]!r}")
         prefix = f"sheet {title!r} row" if several else "row"
-        table_rows += _rows_under(rows, index, headers, prefix)
-    where = f"row {found[0][1] + 1}"
-    return Table(headers, tuple(table_rows), where, tuple(notes))
+        table_rows += _rows_under(rows, index, prefix)
+    where = f"row {found[0][1] + 1}" if not several else f"sheet {found[0][0]!r} row {found[0][1] + 1}"
+    return Table(tuple(headers), tuple(table_rows), where, tuple(notes))
 
 
-def _rows_under(rows, index: int, headers: tuple[str, ...], prefix: str):
+def _rows_under(rows, index: int, prefix: str):
+    own = [str(c).strip() for c in rows[index]]
+    twice = sorted({h for h in own if h and own.count(h) > 1})
+    if twice:
+        raise UnreadableFile(f"{prefix} {index + 1}: column {twice[0]!r} appears twice in the header")
     out = []
     for number, row in enumerate(rows[index + 1 :], start=index + 2):
         if not any(str(c).strip() for c in row):
             continue
-        extra = [c for c in row[len(headers) :] if str(c).strip()]
+        extra = [c for i, c in enumerate(row) if str(c).strip() and (i >= len(own) or not own[i])]
         if extra:
             raise UnreadableFile(f"{prefix} {number}: a value ({extra[0]!r}) in a column without a header")
         out.append(
-            (f"{prefix} {number}", {h: row[i] if i < len(row) else "" for i, h in enumerate(headers) if h})
+            (f"{prefix} {number}", {h: row[i] if i < len(row) else "" for i, h in enumerate(own) if h})
         )
     return out

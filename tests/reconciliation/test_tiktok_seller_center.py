@@ -268,3 +268,50 @@ def test_reader_refuses_formulas_in_a_workbook(tmp_path: Path):
     book.save(path)
     with pytest.raises(UnreadableFile, match=r"sheet 'Sheet' row 2: '=SUM\(A1:A2\)' is a formula"):
         table_read(path, is_header=is_header_row)
+
+
+def test_a_workbook_with_orders_and_adjustments_on_two_sheets_is_read_as_one_table(tmp_path: Path):
+    book = Workbook()
+    orders = book.active
+    orders.title = "Order details"
+    orders.append(["Reference only"])
+    orders.append([*BASE, "Referral fee"])
+    orders.append(["1", "Order", "2025/11/14", "-3.00", "-1.00", "-2.00"])
+    adjustments = book.create_sheet("Adjustments")
+    adjustments.append(
+        ["Order/adjustment ID", "Type", "Order settled time", "Total settlement amount", "Adjustment amount"]
+    )
+    adjustments.append(["A1", "Platform reimbursement", "2025/11/14", "5.00", "5.00"])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+
+    table = table_read(path, is_header=is_header_row)
+    result = statements_from_rows(table.headers, table.rows, region="US", currency="USD", timezone=None)
+
+    assert [where for where, _ in table.rows] == ["sheet 'Order details' row 3", "sheet 'Adjustments' row 2"]
+    (statement,) = result.statements
+    assert statement.problems == () and statement.facts.settlement_amount == Decimal("2.00")
+    assert {c.name for c in statement.facts.components()} == {
+        "fee.transaction_fee_amount",
+        "fee.referral_fee_amount",
+        "adjustment.PLATFORM_REIMBURSEMENT",
+    }
+
+
+def test_an_id_saved_as_a_too_long_number_is_refused(tmp_path: Path):
+    book = Workbook()
+    book.active.append(BASE)
+    book.active.append([576500000000000001.0, "Order", "2025/11/14", "-1", "-1"])
+    path = tmp_path / "ids.xlsx"
+    book.save(path)
+    with pytest.raises(UnreadableFile, match=r"sheet 'Sheet' row 2: .* is a number too long to be exact"):
+        table_read(path, is_header=is_header_row)
+
+
+def test_a_column_twice_in_the_header_is_refused(tmp_path: Path):
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "Order/adjustment ID,Type,Order settled time,Total settlement amount,Type\n1,Order,2025/11/14,1,Order\n"
+    )
+    with pytest.raises(UnreadableFile, match="row 1: column 'Type' appears twice"):
+        table_read(path, is_header=is_header_row)
