@@ -45,6 +45,9 @@ documentation, which needs a Seller Center login:
   Shipping subsidy) and "Affiliate commission" parts (before PIT, PIT withheld); a 2026 test fixture
   with "Order/Adjustment ID" and "Transaction type"; a US "unsettled orders" workbook with banner
   rows above the header and "Referral fee";
+- narongrit-tech/saas-dashboard `frontend/src/lib/importers/tiktok-income.ts` (TH): the header row is
+  searched for in the first 30 rows; the "Order details" sheet; Order/adjustment ID, Type, Order
+  settled time, Total settlement amount, Total revenue, Currency;
 - a Scribd copy of an IDR income export: header "Order/adjustment ID, Type, Order created time(UTC),
   Order settled time(UTC)", dates as 2024/04/12.
 Every alias marked GUESS below is a name we have not seen in a file: it follows TikTok's API leaf name
