@@ -47,6 +47,7 @@ Row = tuple[str, dict[str, str]]
 _GROUP = {"revenue": "revenue", "shipping": "shipping", "fee": "fee_tax", "tax": "fee_tax"}
 _UNCLASSIFIED = {"revenue": "revenue.unclassified", "shipping": "shipping.unclassified"}
 _UNCLASSIFIED["fee_tax"] = "fee.unclassified"
+_GROUP_WORDS = {"revenue": "revenue", "shipping": "shipping", "fee_tax": "fee and tax"}
 _LEAF_ORDER = {c.target: i for i, c in enumerate(cols.LEAVES.values())}
 
 
@@ -385,7 +386,7 @@ def _row_components(row: _Row, messages: list[str]) -> list[Component]:
             components.append(Component(_UNCLASSIFIED[group], residue, row.id, note=note))
         else:
             messages.append(
-                f"{row.where}: its {group} columns add up to {group_totals[group]}, "
+                f"{row.where}: its {_GROUP_WORDS[group]} columns add up to {group_totals[group]}, "
                 f"its {_total_header(group)} is {stated}"
             )
         group_totals[group] = stated

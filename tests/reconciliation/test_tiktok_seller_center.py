@@ -16,8 +16,24 @@ from reconciliation.domain.tiktok_seller_center import (
     is_header_row,
     statements_from_rows,
 )
+from reconciliation.planning.order_invoice import (
+    expected_invoice_total,
+    plan_order_invoice,
+    tax_kept_by_tiktok,
+)
+from reconciliation.planning.order_settlement import OrderDocument, plan_order_settlement
 from reconciliation.planning.statement_journal import plan_statement_journal
 from reconciliation.tabular import UnreadableFile, table_read
+from tests.reconciliation.order_fixtures import (
+    GROSS,
+    MAPS,
+    NET,
+    US_ORDER_SHOP,
+    WORKED_ORDER_ID,
+    order_org,
+    worked_order,
+    worked_statement,
+)
 from tests.reconciliation.planning_fixtures import FIXTURES, US_RULES, US_SHOP, load_pages
 
 SELLER_CENTER = FIXTURES / "tiktok" / "seller_center"
@@ -315,3 +331,42 @@ def test_a_column_twice_in_the_header_is_refused(tmp_path: Path):
     )
     with pytest.raises(UnreadableFile, match="row 1: column 'Type' appears twice"):
         table_read(path, is_header=is_header_row)
+
+
+@pytest.mark.parametrize("presentation", [GROSS, NET], ids=["gross", "net"])
+def test_order_invoice_mode_settles_the_file_exactly_as_the_api_statement(presentation):
+    """Posting mode "order invoices" (not yet enabled): the same payments and fees journal from both."""
+    (statement,) = read("us_worked_order.csv").statements
+    order = worked_order()
+    (invoice,) = plan_order_invoice(
+        order, shop=US_ORDER_SHOP, settings=presentation, maps=MAPS, org=order_org()
+    ).documents
+    document = OrderDocument(
+        WORKED_ORDER_ID,
+        invoice.key,
+        invoice.payload["InvoiceNumber"],
+        "invoice",
+        expected_invoice_total(order, US_ORDER_SHOP, presentation),
+        tax_kept_by_tiktok(order, US_ORDER_SHOP, presentation),
+    )
+
+    def settle(facts):
+        plan = plan_order_settlement(
+            facts,
+            shop=US_ORDER_SHOP,
+            documents={WORKED_ORDER_ID: [document]},
+            rules=US_RULES,
+            sales_tax_account="2300",
+            org=order_org(),
+        )
+        assert plan.problems == ()
+        return [
+            (
+                d.kind,
+                d.payload.get("Amount"),
+                [(x["AccountCode"], x["LineAmount"]) for x in d.payload.get("JournalLines", [])],
+            )
+            for d in plan.documents
+        ]
+
+    assert settle(statement.facts) == settle(worked_statement())
