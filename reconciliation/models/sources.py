@@ -39,6 +39,8 @@ class SourceKind:
     ORDER = "tiktok.order"  # one GET /order/202309/orders detail entry
     RETURN = "tiktok.return"  # one returns/search entry
     CANCELLATION = "tiktok.cancellation"  # one cancellations/search entry
+    # the rows of one statement of a Seller Center export file, as read (services/seller_center.py)
+    SELLER_CENTER = "tiktok.seller_center"
 
 
 class SourceRecord(models.Model):

@@ -119,12 +119,25 @@ def _already_posted(source) -> bool:
     return source.postings.filter(state=XeroPosting.State.POSTED, source_hash=source.content_hash).exists()
 
 
+def _stored_preview(statement: Statement):
+    """(plan, facts) from what the statement was last read from: API pages, or the rows of a
+    Seller Center file (services/seller_center.py)."""
+    from reconciliation.services import seller_center
+
+    rows = seller_center.stored_rows(statement)
+    if rows is not None:
+        return seller_center.rows_preview(
+            payload=rows, shop=statement.shop, statement_id=statement.statement_id
+        )
+    return _preview(pages=statement.pages(), shop=statement.shop, statement_id=statement.statement_id)
+
+
 def statement_plan(*, statement: Statement) -> Plan:
     """Plan a stored statement and write the result (postings or quarantine)."""
     shop = statement.shop
     if _already_posted(statement):
         return Plan((), ())
-    plan, facts = _preview(pages=statement.pages(), shop=shop, statement_id=statement.statement_id)
+    plan, facts = _stored_preview(statement)
     source_ref = statement_ref(shop.code, statement.statement_id)
     plan_apply(shop=shop, plan=plan, source_ref=source_ref, source=statement)
     statement.state = Statement.State.HELD if plan.problems else Statement.State.PLANNED
