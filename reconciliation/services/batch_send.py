@@ -176,7 +176,12 @@ def _send(client: XeroClient, audit, kind: str, members: list[XeroPosting]) -> N
         return
     for posting, result in zip(members, results, strict=True):
         audit.members = [posting]  # a duplicate's lookup belongs to that posting alone
-        element_outcome(client, posting, result)
+        try:
+            element_outcome(client, posting, result)
+        except ConnectorError as exc:
+            # e.g. the lookup after "must be unique" failed: this member's fate is unknown, the
+            # others' outcomes are still recorded
+            request_failed(posting, exc)
 
 
 def _fits(kind: str, members: list[XeroPosting]) -> bool:
@@ -252,4 +257,9 @@ def _unexpected(members: list[XeroPosting], exc: Exception) -> None:
     """A bug after the claim: every member still SENDING may be in Xero; look them up next."""
     XeroPosting.objects.filter(
         pk__in=[posting.pk for posting in members], state=XeroPosting.State.SENDING
-    ).update(state=XeroPosting.State.UNKNOWN, last_error=f"unexpected: {exc!r}", last_error_kind="unexpected")
+    ).update(
+        state=XeroPosting.State.UNKNOWN,
+        last_error=f"unexpected: {exc!r}",
+        last_error_kind="unexpected",
+        next_attempt_at=timezone.now(),  # looked up at the next sweep, never left undue
+    )

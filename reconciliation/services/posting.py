@@ -81,7 +81,14 @@ def posting_send(*, posting_id: int) -> XeroPosting:
         except ConnectorError as exc:
             return request_failed(posting, exc)
         except Exception as exc:  # anything unexpected after the claim: we cannot know what Xero saw
-            set_state(posting, XeroPosting.State.UNKNOWN, error=f"unexpected: {exc!r}", kind="unexpected")
+            # looked up at the next sweep (never left where nothing would pick it up again)
+            set_state(
+                posting,
+                XeroPosting.State.UNKNOWN,
+                error=f"unexpected: {exc!r}",
+                kind="unexpected",
+                next_at=timezone.now(),
+            )
             raise
 
 

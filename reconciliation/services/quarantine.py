@@ -48,9 +48,15 @@ def quarantine_approve(*, item: QuarantineItem, user, document_date: date | None
             raise ValidationError(
                 f"{new_date} is still inside the locked period (first open day {item.proposed_date})"
             )
-        postings = [item.posting, *item.posting.dependents.all()]
-        for posting in postings:
-            _redate(posting, new_date)
+        # What depends on it moves with it (DESIGN.md 6) but keeps waiting until it is in Xero, when
+        # its placeholder is filled (services/dependencies.py); set-aside rows stay set aside.
+        dependents = item.posting.dependents.exclude(
+            state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED]
+        )
+        _redate(item.posting, new_date, XeroPosting.State.READY)
+        for dependent in dependents:
+            _redate(dependent, new_date, XeroPosting.State.WAITING)
+        postings = [item.posting]
         _decide(item, user, QuarantineItem.Status.APPROVED, f"re-dated to {new_date.isoformat()}")
         _send_after_commit(postings)
     return item
@@ -64,7 +70,7 @@ def _send_after_commit(postings: list[XeroPosting]) -> None:
     )
 
 
-def _redate(posting: XeroPosting, new_date: date) -> None:
+def _redate(posting: XeroPosting, new_date: date, state: str) -> None:
     if not replaceable(posting):
         raise ValidationError(f"{posting} may already be in Xero and cannot be re-dated")
     original = posting.original_date or posting.document_date
@@ -76,7 +82,7 @@ def _redate(posting: XeroPosting, new_date: date) -> None:
     posting.lookup_reference = f"{field}={payload[field]}"
     posting.payload, posting.document_date, posting.original_date = payload, new_date, original
     posting.idempotency_key = idempotency_key(posting.purpose, payload)
-    posting.state, posting.next_attempt_at = XeroPosting.State.READY, None
+    posting.state, posting.next_attempt_at = state, None
     posting.save()
 
 

@@ -294,3 +294,28 @@ def test_a_statement_tiktok_refuses_to_serve_is_quarantined_and_the_others_still
     assert len(world.xero.manual_journals) == 1
     (item,) = QuarantineItem.objects.filter(status="open")
     assert item.reason == "SOURCE_INCONSISTENT" and broken in item.source_ref
+
+
+def test_a_journal_left_unknown_by_an_unexpected_error_is_looked_up_at_the_next_sweep(monkeypatch):
+    from reconciliation.services import posting as posting_module
+
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    set_connection(world, "active")
+    real_outcome = posting_module.element_outcome
+
+    def broken_once(*args, **kwargs):
+        monkeypatch.setattr(posting_module, "element_outcome", real_outcome)
+        raise RuntimeError("a bug while recording an outcome")
+
+    monkeypatch.setattr(posting_module, "element_outcome", broken_once)
+    with pytest.raises(RuntimeError):
+        send_due_postings()
+    journal = XeroPosting.objects.get(kind="ManualJournals")
+    assert journal.state == "unknown" and journal.next_attempt_at is not None
+
+    send_due_postings()
+
+    journal.refresh_from_db()
+    assert journal.state == "posted" and len(world.xero.manual_journals) == 1
