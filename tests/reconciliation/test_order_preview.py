@@ -2,6 +2,7 @@
 settings from the database (services/order_preview.py, selectors.order_maps)."""
 
 import json
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -128,7 +129,7 @@ def test_the_worked_order_previews_its_invoice_payment_and_journal(
     assert [i["code"] for i in output["information"]] == ["STATEMENT_DATE_ASSUMED"]
     for document in output["documents"]:
         kind = KINDS[document["type"]]
-        validate(xero_spec_path, PlannedDocument(kind, "", document["payload"], None, ("", "")))  # type: ignore[arg-type]
+        validate(xero_spec_path, PlannedDocument(kind, "", document["payload"], date(2025, 11, 14), ("", "")))
 
 
 def test_without_a_xero_connection_it_previews_and_lists_the_checks_not_run(us_shop):
@@ -218,6 +219,40 @@ def test_a_settlement_that_disagrees_with_the_order_is_held(us_shop, tmp_path):
     changed.write_text(json.dumps(envelope))
     code, output, _ = preview(transactions=changed)
     assert code == 2 and [p["code"] for p in output["problems"]] == ["SOURCE_INCONSISTENT"]
+
+
+def test_an_order_no_statement_has_settled_previews_its_invoice_alone(us_shop, tmp_path):
+    envelope = json.loads(TRANSACTIONS_FILE.read_text())
+    envelope["data"] = {"order_id": WORKED_ORDER_ID, "currency": "USD", "sku_transactions": []}
+    empty = tmp_path / "transactions.json"
+    empty.write_text(json.dumps(envelope))
+    code, output, _ = preview(transactions=empty)
+    assert code == 0 and [d["type"] for d in output["documents"]] == ["Invoice"]
+    assert [i["code"] for i in output["information"]] == ["ORDER_NOT_SETTLED"]
+
+
+def test_an_order_settled_over_two_statements_is_held(us_shop, tmp_path):
+    envelope = json.loads(TRANSACTIONS_FILE.read_text())
+    envelope["data"]["sku_transactions"][1]["statement_id"] = "7301000000000000002"
+    split = tmp_path / "transactions.json"
+    split.write_text(json.dumps(envelope))
+    code, output, _ = preview(transactions=split)
+    assert code == 2 and [p["code"] for p in output["problems"]] == ["UNSUPPORTED_ORDER"]
+
+
+def test_a_pulled_statement_dates_the_payment_and_journal(us_shop):
+    from reconciliation.models import Statement
+
+    Statement.objects.create(
+        shop=us_shop,
+        statement_id="7301000000000000001",
+        statement_date=date(2025, 11, 14),
+        currency="USD",
+        settlement_amount=D("167.04"),
+    )
+    code, output, _ = preview()
+    assert code == 0 and output["information"] == []
+    assert [d["payload"]["Date"] for d in output["documents"][1:]] == ["2025-11-14", "2025-11-14"]
 
 
 def test_the_shops_own_sku_row_overrides_the_channel_row(us_shop):
