@@ -6,18 +6,24 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 
 from reconciliation.models import (
+    BundleComponent,
     ComponentMapping,
     OrderSync,
     Payout,
     QuarantineItem,
     Shop,
     ShopConnection,
+    SkuMapping,
     Statement,
+    TaxRateMapping,
     TikTokOrder,
     XeroConnection,
     XeroPosting,
 )
 from reconciliation.models.orders import OrderStatus, statuses_at_or_past
+from reconciliation.planning import bundles
+from reconciliation.planning.order_lines import OrderInvoiceSettings
+from reconciliation.planning.order_maps import OrderMaps
 from reconciliation.planning.types import Account, ComponentRule, OrgSettings, ShopSettings, TaxRate
 
 
@@ -53,6 +59,54 @@ def component_rules(shop: Shop) -> dict[str, ComponentRule]:
     return rules
 
 
+def order_maps(shop: Shop) -> OrderMaps:
+    """The SKU, bundle and tax-rate maps an order of the shop is invoiced with (DESIGN.md 4.5), as
+    the plain data planning/order_maps.py reads. SKU rows: channel-wide, overridden by the shop's
+    own (as component_rules). Bundle and tax-rate rows have no shop: they are channel-wide."""
+    return OrderMaps(sku=sku_map(shop), bundles=bundle_map(shop.channel), tax=tax_map(shop.channel))
+
+
+def sku_map(shop: Shop) -> dict[str, str]:
+    rows = SkuMapping.objects.filter(Q(shop__isnull=True) | Q(shop=shop), channel=shop.channel)
+    found: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r.shop_id is not None):  # shop rows last, so they win
+        found[row.channel_sku] = row.item_code
+    return found
+
+
+def bundle_map(channel: str) -> dict[str, tuple[bundles.BundleComponent, ...]]:
+    found: dict[str, list[bundles.BundleComponent]] = {}
+    for row in BundleComponent.objects.filter(channel=channel).order_by("bundle_sku", "id"):
+        # The planner counts whole units; a fractional quantity becomes 0, which the bundle
+        # check (bundles.bundle_map_problems) refuses by name instead of rounding it.
+        quantity = int(row.quantity) if row.quantity == row.quantity.to_integral_value() else 0
+        found.setdefault(row.bundle_sku, []).append(
+            bundles.BundleComponent(row.item_code, quantity, row.price_weight)
+        )
+    return {sku: tuple(parts) for sku, parts in found.items()}
+
+
+def tax_map(channel: str) -> dict[tuple[str, str, str, str], str]:
+    rows = TaxRateMapping.objects.filter(channel=channel)
+    return {(r.channel, r.region.upper(), r.source_tax, r.usage): r.tax_type for r in rows}
+
+
+def order_invoice_settings(shop: Shop) -> OrderInvoiceSettings:
+    """The shop's order-invoice accounts and choices (Shop.ORDER_INVOICE_SETTINGS, Finance's) and
+    its invoicing gate (OrderSync.order_finalised_status)."""
+    return OrderInvoiceSettings(
+        sales=shop.order_sales_account,
+        seller_discount=shop.order_seller_discount_account,
+        platform_discount=shop.order_platform_discount_account,
+        platform_reimbursement=shop.order_platform_reimbursement_account,
+        shipping=shop.order_shipping_account,
+        sales_tax=shop.order_sales_tax_account,
+        tax_presentation=shop.order_tax_presentation,
+        finalised_status=order_finalised_status(shop),
+        number_prefix=shop.order_invoice_prefix,
+    )
+
+
 def org_settings(connection: XeroConnection | None) -> OrgSettings | None:
     """The organisation as last read from Xero, or None when it has never been read."""
     if connection is None or connection.settings_refreshed_at is None:
@@ -63,6 +117,10 @@ def org_settings(connection: XeroConnection | None) -> OrgSettings | None:
         end_of_year_lock_date=connection.end_of_year_lock_date,
         accounts={a["Code"]: _account(a) for a in connection.accounts if a.get("Code")},
         tax_rates={t["TaxType"]: _tax_rate(t) for t in connection.tax_rates if t.get("TaxType")},
+        # None (item check skipped, and said so) until a refresh has read GET /Items.
+        items=None
+        if connection.items is None
+        else frozenset(i["Code"] for i in connection.items if i.get("Code")),
     )
 
 

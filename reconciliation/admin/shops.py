@@ -163,6 +163,10 @@ class ShopAdmin(SpreadsheetAdmin):
                 ]
             },
         ),
+        (
+            "Order invoices (posting mode not yet built)",
+            {"classes": ["collapse"], "fields": list(Shop.ORDER_INVOICE_SETTINGS)},
+        ),
     ]
 
     @admin.display(description="API connection", boolean=True)
@@ -206,6 +210,7 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "end_of_year_lock_date",
         "accounts_pretty",
         "tax_rates_pretty",
+        "items_pretty",
         "settings_refreshed_at",
         "created_at",
     )
@@ -241,7 +246,7 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
         ),
         (
             "Chart of accounts and tax rates",
-            {"classes": ["collapse"], "fields": ["accounts_pretty", "tax_rates_pretty"]},
+            {"classes": ["collapse"], "fields": ["accounts_pretty", "tax_rates_pretty", "items_pretty"]},
         ),
     ]
 
@@ -265,3 +270,5 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
     accounts_pretty = pretty("accounts", "accounts")
 
     tax_rates_pretty = pretty("tax_rates", "tax rates")
+
+    items_pretty = pretty("items", "items")

@@ -24,6 +24,22 @@ class LineAmountTypes(models.TextChoices):
     NO_TAX = "NoTax", "No tax"
 
 
+class TaxPresentation(models.TextChoices):
+    """How an order invoice shows US marketplace-facilitator sales tax (DESIGN.md 4.4)."""
+
+    GROSS = "gross", "Gross: a sales-tax line, expensed back when the statement settles"
+    NET = "net", "Net: the invoice and payment leave the tax out"
+
+
+def _order_account(purpose: str) -> models.CharField:
+    return models.CharField(
+        max_length=10,
+        blank=True,
+        validators=[account_code],
+        help_text=f"Order invoices: the Xero account for {purpose}",
+    )
+
+
 class Shop(models.Model):
     """A selling account on a channel and how its money posts into one Xero organisation."""
 
@@ -52,7 +68,32 @@ class Shop(models.Model):
     contact_name = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
     sync_from = models.DateField(null=True, blank=True, help_text="First statement date to sync")
+    # Posting mode "order invoices" (planning/order_lines.py OrderInvoiceSettings; DESIGN.md 4.4).
+    order_sales_account = _order_account("item lines (sales)")
+    order_seller_discount_account = _order_account("seller-funded discounts")
+    order_platform_discount_account = _order_account("TikTok-funded discounts the buyer got")
+    order_platform_reimbursement_account = _order_account("TikTok paying its discounts back")
+    order_shipping_account = _order_account("shipping charged")
+    order_sales_tax_account = _order_account(
+        "marketplace-facilitator sales tax (gross presentation; expensed back on settlement)"
+    )
+    order_tax_presentation = models.CharField(
+        max_length=5, choices=TaxPresentation.choices, default=TaxPresentation.NET
+    )
+    order_invoice_prefix = models.CharField(
+        max_length=10, default="TT-", help_text="Order invoices are numbered <prefix><TikTok order id>"
+    )
 
+    ORDER_INVOICE_SETTINGS = (
+        "order_sales_account",
+        "order_seller_discount_account",
+        "order_platform_discount_account",
+        "order_platform_reimbursement_account",
+        "order_shipping_account",
+        "order_sales_tax_account",
+        "order_tax_presentation",
+        "order_invoice_prefix",
+    )
     # Finance chooses these (DESIGN.md 1); Operations keep the rest of the shop.
     POSTING_SETTINGS = (
         "posting_mode",
@@ -61,6 +102,7 @@ class Shop(models.Model):
         "clearing_account",
         "bank_account",
         "reserve_account",
+        *ORDER_INVOICE_SETTINGS,
     )
 
     class Meta:

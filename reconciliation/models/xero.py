@@ -27,6 +27,9 @@ class XeroConnection(models.Model):
     end_of_year_lock_date = models.DateField(null=True, blank=True)
     accounts = models.JSONField(default=list, blank=True)
     tax_rates = models.JSONField(default=list, blank=True)
+    # The organisation's Items (GET /Items: Code, Name, ...), or None until a refresh has read them:
+    # the SKU map's item codes are only checked against a list that was actually read.
+    items = models.JSONField(null=True, blank=True, default=None)
     settings_refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,4 +1,4 @@
-"""Xero is the source of truth for lock dates, accounts and tax rates: re-read them on every run."""
+"""Xero is the source of truth for lock dates, accounts, tax rates and items: re-read them on every run."""
 
 from datetime import UTC, date, datetime
 
@@ -13,12 +13,15 @@ def organisation_refresh(*, connection: XeroConnection) -> XeroConnection:
         org = client.get_organisation()
         accounts = client.get_accounts()
         tax_rates = client.get_tax_rates()
+        # One request: GET /Items has no paging in Xero's OpenAPI file (where, order, unitdp only).
+        items = client.get_items()
     connection.organisation_name = org.get("Name", "")
     connection.base_currency = org.get("BaseCurrency", "")
     connection.period_lock_date = xero_date(org.get("PeriodLockDate"))
     connection.end_of_year_lock_date = xero_date(org.get("EndOfYearLockDate"))
     connection.accounts = [_account_fields(a) for a in accounts]
     connection.tax_rates = [_tax_rate_fields(t) for t in tax_rates]
+    connection.items = [_item_fields(i) for i in items]
     connection.settings_refreshed_at = timezone.now()
     # Only the settings: the client may have rotated the tokens meanwhile (another row instance),
     # and a full save would write the old, now dead, refresh token back.
@@ -33,6 +36,7 @@ SETTINGS_FIELDS = [
     "end_of_year_lock_date",
     "accounts",
     "tax_rates",
+    "items",
     "settings_refreshed_at",
 ]
 
@@ -69,3 +73,10 @@ def _tax_rate_fields(raw: dict) -> dict:
     return {k: str(raw[k]) if k.endswith("Rate") else raw[k] for k in keep if k in raw} | {
         k: raw[k] for k in raw if k.startswith("CanApplyTo")
     }
+
+
+def _item_fields(raw: dict) -> dict:
+    """What the SKU map is checked against (planning/order_maps.py): the code, and the name and
+    flags finance reads beside it."""
+    keep = ("ItemID", "Code", "Name", "IsSold", "IsTrackedAsInventory")
+    return {k: raw[k] for k in keep if k in raw}

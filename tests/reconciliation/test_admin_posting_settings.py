@@ -47,6 +47,8 @@ def change_form(shop: Shop, **changes) -> dict:
         "contact_name": "",
         "sync_from": "",
         "xero_connection": "",
+        "order_tax_presentation": shop.order_tax_presentation,
+        "order_invoice_prefix": shop.order_invoice_prefix,
         "connection-TOTAL_FORMS": "0",
         "connection-INITIAL_FORMS": "0",
         "connection-MIN_NUM_FORMS": "0",
@@ -66,6 +68,20 @@ def test_only_finance_changes_the_clearing_account(client, shop, group, changed)
     shop.refresh_from_db()
     assert shop.name == "Renamed"  # Operations still keep the rest of the shop
     assert (shop.clearing_account == "1299") is changed
+
+
+@pytest.mark.parametrize(("group", "changed"), [("Operations", False), ("Finance", True)])
+def test_only_finance_chooses_the_order_invoice_accounts_and_tax_presentation(client, shop, group, changed):
+    client.force_login(member(group))
+    response = client.post(
+        reverse("admin:reconciliation_shop_change", args=[shop.pk]),
+        change_form(shop, order_sales_account="4000", order_tax_presentation="gross"),
+    )
+    assert response.status_code == 302, response.content[:2000]
+    shop.refresh_from_db()
+    assert (shop.order_sales_account, shop.order_tax_presentation) == (
+        ("4000", "gross") if changed else ("", "net")
+    )
 
 
 def test_an_operations_admin_import_cannot_change_posting_settings(client, shop):
