@@ -64,10 +64,19 @@ class QuarantineItem(models.Model):
         ordering = ["-created_at"]
         permissions = [("decide_quarantineitem", "Can approve, retry or dismiss quarantined items")]
         constraints = [
-            # Re-planning the same held statement must not pile up duplicate open items.
+            # Re-planning the same held statement must not pile up duplicate open items: one open
+            # item per (what, reason), and per (document, reason) for items about a planned document,
+            # so each document of a source (an invoice, its payment) keeps its own item.
             models.UniqueConstraint(
-                fields=["source_ref", "reason"], condition=Q(status="open"), name="one_open_item_per_reason"
-            )
+                fields=["source_ref", "reason"],
+                condition=Q(status="open", posting__isnull=True),
+                name="one_open_item_per_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["posting", "reason"],
+                condition=Q(status="open", posting__isnull=False),
+                name="one_open_item_per_document_reason",
+            ),
         ]
 
     def __str__(self) -> str:

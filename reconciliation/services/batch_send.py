@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 
 from connectors.errors import ConnectorError
@@ -226,10 +226,10 @@ def batch_key(kind: str, members: list[XeroPosting]) -> str:
     """The batch request's Idempotency-Key, derived from its members (DESIGN.md 6).
 
     The same members with the same content give the same key, so a batch sent again after a
-    request that Xero never answered (a 429, a timeout before the write, or after a lookup found
-    nothing) is the same request to Xero. Each member also counts the batch answers Xero has
-    already given it: once Xero has answered a batch, a member refused in it is only ever sent
-    in a new request under a new key, never replayed as Xero's stored refusal.
+    request that never reached Xero (a 429, a refused connection) is the same request to Xero.
+    Each member also counts its batch requests that may have reached Xero (answered, or answer
+    lost): a member sent again after one of those goes under a new key, never replayed as Xero's
+    stored answer (DESIGN.md 6: failed elements are retried in a new batch under a new key).
     """
     answered = _answered(members)
     parts = sorted(f"{p.idempotency_key}#{_content(p.payload)}#{answered.get(p.pk, 0)}" for p in members)
@@ -238,14 +238,15 @@ def batch_key(kind: str, members: list[XeroPosting]) -> str:
 
 
 def _answered(members: list[XeroPosting]) -> dict[int, int]:
-    rows = (
-        XeroAttempt.objects.filter(
-            posting__in=members, method="PUT", status__gte=200, status__lt=300, completed_at__isnull=False
-        )
-        .values("posting")
-        .annotate(n=Count("id"))
-    )
-    return {row["posting"]: row["n"] for row in rows}
+    """Per member, how many of its batch requests may have reached Xero (an answer, a lost answer,
+    a 5xx: XeroAttempt.may_have_written). Xero may hold a stored answer under each of those keys,
+    so the next request must not reuse one; a 429 or a refused connection never reached it."""
+    counts: dict[int, int] = {}
+    attempts = XeroAttempt.objects.filter(posting__in=members, method="PUT").exclude(batch_ref="")
+    for attempt in attempts:
+        if attempt.may_have_written():
+            counts[attempt.posting_id] = counts.get(attempt.posting_id, 0) + 1
+    return counts
 
 
 def _content(payload: dict) -> str:

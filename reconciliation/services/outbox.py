@@ -277,7 +277,8 @@ def _release_lock_hold(posting: XeroPosting) -> None:
 
 
 def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None) -> list[QuarantineItem]:
-    """One open item per (what, reason); messages of the same reason are listed together.
+    """One open item per (what, reason), or per (document, reason) when `posting` is given; messages
+    of the same reason are listed together.
     `source` is the row held (a Statement, a Payout, ...) or None (a connection, an unreadable record)."""
     grouped: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for problem in problems:
@@ -299,8 +300,13 @@ def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None
             "posting": posting,
             **link_to(source),
         }
+        # an item about a planned document is that document's own; others are one per source_ref
+        which = {"posting": posting} if posting is not None else {"source_ref": source_ref, "posting": None}
         item, _ = QuarantineItem.objects.update_or_create(
-            source_ref=source_ref, reason=code, status=QuarantineItem.Status.OPEN, defaults=defaults
+            **which,
+            reason=code,
+            status=QuarantineItem.Status.OPEN,
+            defaults={**defaults, "source_ref": source_ref},
         )
         items.append(item)
     return items

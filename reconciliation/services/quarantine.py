@@ -155,6 +155,11 @@ def quarantine_dismiss(*, item: QuarantineItem, user, reason: str) -> Quarantine
         item = _open(item)
         if item.posting is not None and replaceable(item.posting):
             XeroPosting.objects.filter(pk=item.posting.pk).update(state=XeroPosting.State.DISMISSED)
+            # what waits for it (a payment on its invoice) cannot go without it: dismissed with it
+            XeroPosting.objects.filter(depends_on=item.posting, state=XeroPosting.State.WAITING).update(
+                state=XeroPosting.State.DISMISSED,
+                last_error=f"dismissed with {item.posting.lookup_reference}: {reason.strip()}",
+            )
         _decide(item, user, QuarantineItem.Status.DISMISSED, reason.strip())
         statement = item.source or (item.posting.source if item.posting else None)
         if isinstance(statement, Statement):
