@@ -142,8 +142,11 @@ def _dependency(shop: Shop, doc: PlannedDocument, by_key: dict[str, XeroPosting]
     if not doc.depends_on:
         return None
     key = doc.depends_on[0]
+    # Locked: a send posting it right now either commits first (we then see it POSTED) or waits
+    # for this plan to commit (and then releases the dependent it can now see).
     found = by_key.get(key) or (
-        XeroPosting.objects.filter(connection=shop.xero_connection, plan_key=key)
+        XeroPosting.objects.select_for_update()
+        .filter(connection=shop.xero_connection, plan_key=key)
         .exclude(state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED])
         .order_by("-id")
         .first()
