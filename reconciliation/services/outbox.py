@@ -179,7 +179,18 @@ def _posting_for(
             continue
         if not _retire(posting, shop, source, source_ref, now=payload):
             return None
-    return _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held, dependency=dependency)
+    new = _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held, dependency=dependency)
+    if doc.key:
+        # dependents planned from other sources (a statement's payment of this order's invoice)
+        # follow the document planned again, as those of this plan do (_follow)
+        orphans = XeroPosting.objects.select_for_update().filter(
+            depends_on__connection=shop.xero_connection,
+            depends_on__plan_key=doc.key,
+            depends_on__state=XeroPosting.State.SUPERSEDED,
+        )
+        for dependent in orphans:
+            _follow(dependent, new)
+    return new
 
 
 def _follow(posting: XeroPosting, dependency: XeroPosting | None) -> None:

@@ -90,9 +90,6 @@ def test_a_payment_whose_invoice_finance_dismissed_is_not_left_waiting_with_no_r
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason=KNOWN + "a dependent follows its document only when its own source is planned again"
-)
 def test_a_payment_planned_from_another_source_follows_its_invoice_planned_again():
     """The invoice is planned from the order (O-1), its payment from the statement (S-1). The order
     changes before anything was sent: its invoice is replaced by a new row. The payment must not
