@@ -104,8 +104,24 @@ def _candidates(connection: XeroConnection, kind: str, posting_ids: list[int]) -
         .order_by("document_date", "id")[:MAX_ELEMENTS]
     )
     if kind == "Allocations" and rows:
+        rows = [p for p in rows if _invoice_posted(p)]
         rows = [p for p in rows if p.depends_on_id == rows[0].depends_on_id]  # one credit note's path
     return rows
+
+
+def _invoice_posted(allocation: XeroPosting) -> bool:
+    """An allocation needs its invoice in Xero as well as its credit note (the `depends_on` row).
+    The invoice is named by number in the payload; until our own ledger has it POSTED the
+    allocation stays due and is looked at again at the next sweep, unclaimed."""
+    number = (allocation.payload.get("Invoice") or {}).get("InvoiceNumber")
+    if not number:
+        return True  # named by id: the planner already knew it was in Xero
+    return XeroPosting.objects.filter(
+        connection_id=allocation.connection_id,
+        kind=XeroPosting.Kind.INVOICE,
+        state=XeroPosting.State.POSTED,
+        payload__InvoiceNumber=number,
+    ).exists()
 
 
 def _claim(candidates: list[XeroPosting]) -> list[tuple[XeroPosting, str]]:
