@@ -166,3 +166,22 @@ def test_a_statement_of_1000_orders_posts_in_at_most_50_xero_calls():
     calls = xero_calls(xero)
     print(f"Xero calls for 1,000 orders: {calls}", Counter((r.method, r.path) for r in xero.requests))
     assert calls <= 50, [(r.method, r.path) for r in xero.requests]
+
+
+def test_an_unmapped_sku_holds_the_order_and_its_statement_until_the_map_is_fixed():
+    shop, xero = order_world(1)
+    SkuMapping.objects.all().delete()
+    sync_and_send(shop)
+
+    reasons = sorted(QuarantineItem.objects.filter(status="open").values_list("reason", flat=True))
+    assert reasons == ["ORDER_NOT_INVOICED", "UNMAPPED_SKU"]
+    assert xero.invoices == [] and xero.payments == [] and xero.manual_journals == []
+    assert xero.bank_transactions == []  # the RECEIVE waits for its statement
+
+    SkuMapping.objects.create(channel="tiktok", channel_sku="DESK-WAL", item_code="DESK-WAL")
+    sync_and_send(shop)
+
+    assert open_items() == []
+    assert len(xero.invoices) == len(xero.payments) == len(xero.manual_journals) == 1
+    (receive,) = xero.bank_transactions
+    assert D(str(receive["Total"])) == D("167.04")
