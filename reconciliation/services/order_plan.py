@@ -9,6 +9,9 @@ map fix followed by Retry re-plans it (services/sources.py) exactly as a stateme
 
 from dataclasses import dataclass, replace
 
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef
+
 from reconciliation import selectors
 from reconciliation.domain.tiktok import StatementFacts
 from reconciliation.domain.tiktok_orders import order_facts, order_ref
@@ -66,15 +69,24 @@ def order_plan(*, order: TikTokOrder) -> Plan:
 
 def orders_plan(*, shop: Shop) -> dict[str, int]:
     """Plan every order of the shop that is ready to invoice (sync: before its statements).
-    Returns counts: planned, held, unchanged (already posted from the same content)."""
+    Returns counts: invoices planned, held, and already posted from the same content."""
     context = _context(shop)
-    counts = {"orders_planned": 0, "orders_held": 0, "orders_unchanged": 0}
-    for order in selectors.orders_ready_to_invoice(shop):
-        if _already_posted(order):
-            counts["orders_unchanged"] += 1
-            continue
+    ready = selectors.orders_ready_to_invoice(shop)
+    posted = XeroPosting.objects.filter(
+        source_type=ContentType.objects.get_for_model(TikTokOrder),
+        source_id=OuterRef("pk"),
+        state=XeroPosting.State.POSTED,
+        source_hash=OuterRef("content_hash"),
+    )
+    counts = {
+        "invoices_planned": 0,
+        "invoices_held": 0,
+        "invoices_posted": ready.filter(Exists(posted)).count(),
+    }
+    # one query for what is posted from its current content, not one per order
+    for order in ready.exclude(Exists(posted)):
         plan = _order_plan(order, context, ready=True)
-        counts["orders_held" if plan.problems else "orders_planned"] += 1
+        counts["invoices_held" if plan.problems else "invoices_planned"] += 1
     return counts
 
 

@@ -14,7 +14,15 @@ from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.tiktok.sandbox_order_data import us_worked_order
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation.demo.scenario import sandbox_shop_connection, sandbox_xero_connection
-from reconciliation.models import ComponentMapping, QuarantineItem, Shop, SkuMapping, XeroPosting
+from reconciliation.models import (
+    ComponentMapping,
+    OrderSync,
+    QuarantineItem,
+    Shop,
+    SkuMapping,
+    SyncRun,
+    XeroPosting,
+)
 from tests.reconciliation.test_end_to_end import drain
 from tests.reconciliation.world import US_MAP
 from tests.support.ledger import account_movement
@@ -150,6 +158,25 @@ def test_the_worked_order_posts_its_invoice_payment_fees_journal_and_receive():
     assert receive["Type"] == "RECEIVE" and D(str(receive["Total"])) == D("167.04")
     # payment +221.10, journal -54.06, RECEIVE -167.04: clearing ends where it began
     assert account_movement(xero, "1210") + D(str(payment["Amount"])) == D("0.00")
+
+
+def test_a_second_sync_posts_nothing_new_and_replans_no_posted_order():
+    shop, xero = order_world(1)
+    sync_and_send(shop)
+    calls = len(xero.requests)
+    shop.connection.refresh_from_db()
+    shop.connection.last_synced_at = None  # re-read the whole window again
+    shop.connection.save()
+    OrderSync.objects.filter(shop=shop).update(orders_synced_until=None)
+    sync_and_send(shop)
+
+    assert open_items() == []
+    assert len(xero.invoices) == len(xero.payments) == len(xero.manual_journals) == 1
+    assert len(xero.bank_transactions) == 1
+    assert [(r.method, r.path) for r in xero.requests[calls:]] == [
+        ("GET", f"/api.xro/2.0/{what}") for what in ("Organisation", "Accounts", "TaxRates", "Items")
+    ]
+    assert SyncRun.objects.order_by("-pk").first().counts["invoices_posted"] == 1
 
 
 def xero_calls(xero) -> int:

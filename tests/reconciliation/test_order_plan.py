@@ -60,7 +60,7 @@ def test_an_unmapped_sku_is_quarantined_and_a_fixed_map_plans_the_invoice(shop, 
     assert posting.kind == "Invoices" and posting.plan_key == "order 576500000000000001:invoice"
     assert posting.source == the_order(shop) and posting.source_hash == the_order(shop).content_hash
     # planned again from the same content: the same posting, nothing new
-    assert orders_plan(shop=shop)["orders_planned"] == 1
+    assert orders_plan(shop=shop)["invoices_planned"] == 1
     assert XeroPosting.objects.count() == 1
 
 
