@@ -138,25 +138,33 @@ def open_items() -> list[str]:
     return [f"{i.reason}: {i.message}" for i in QuarantineItem.objects.filter(status="open")]
 
 
-def test_the_worked_order_posts_its_invoice_payment_fees_journal_and_receive():
+@pytest.mark.parametrize(
+    ("presentation", "total", "journal_clearing"),
+    [("gross", D("221.10"), D("-54.06")), ("net", D("207.06"), D("-40.02"))],
+)
+def test_the_worked_order_posts_its_invoice_payment_fees_journal_and_receive(
+    presentation, total, journal_clearing
+):
     shop, xero = order_world(1)
+    Shop.objects.filter(pk=shop.pk).update(order_tax_presentation=presentation)
     sync_and_send(shop)
 
     assert open_items() == []
     assert XeroPosting.objects.exclude(state=XeroPosting.State.POSTED).count() == 0
     (invoice,) = xero.invoices
-    assert D(str(invoice["Total"])) == D("221.10") and invoice["InvoiceNumber"] == "TT-576500000000000001"
+    assert D(str(invoice["Total"])) == total and invoice["InvoiceNumber"] == "TT-576500000000000001"
     (payment,) = xero.payments
-    assert D(str(payment["Amount"])) == D("221.10")
+    assert D(str(payment["Amount"])) == total
     assert payment["Invoice"]["InvoiceID"] == invoice["InvoiceID"]
     (journal,) = xero.manual_journals
     clearing = [
         D(str(line["LineAmount"])) for line in journal["JournalLines"] if line["AccountCode"] == "1210"
     ]
-    assert sum(clearing) == D("-54.06")
+    assert sum(clearing) == journal_clearing
     (receive,) = xero.bank_transactions
     assert receive["Type"] == "RECEIVE" and D(str(receive["Total"])) == D("167.04")
-    # payment +221.10, journal -54.06, RECEIVE -167.04: clearing ends where it began
+    # gross: payment +221.10, journal -54.06, RECEIVE -167.04 (net: +207.06, -40.02, -167.04);
+    # clearing ends where it began
     assert account_movement(xero, "1210") + D(str(payment["Amount"])) == D("0.00")
 
 
