@@ -10,7 +10,7 @@ map fix followed by Retry re-plans it (services/sources.py) exactly as a stateme
 from dataclasses import dataclass, replace
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from reconciliation import selectors
 from reconciliation.domain.tiktok import StatementFacts
@@ -35,6 +35,8 @@ from reconciliation.services.order_preview import _settings_problems
 from reconciliation.services.outbox import plan_apply
 
 GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
+# Orders that are no sale (any more): cancelled, or sample / replacement / exchange (DESIGN.md 4.1).
+_NO_SALE = Q(status="CANCELLED") | Q(is_sample=True) | Q(is_replacement=True) | Q(is_exchange=True)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,15 @@ def orders_plan(*, shop: Shop) -> dict[str, int]:
     for order in ready.exclude(Exists(posted)):
         plan = _order_plan(order, context, ready=True)
         counts["invoices_held" if plan.problems else "invoices_planned"] += 1
+    # an order that left the gate (cancelled) after its invoice was planned: the invoice is retired,
+    # or, if Xero may have it, SOURCE_CHANGED (credit notes are not wired yet)
+    live = XeroPosting.objects.filter(
+        source_type=ContentType.objects.get_for_model(TikTokOrder), source_id=OuterRef("pk")
+    ).exclude(state__in=GONE)
+    left = TikTokOrder.objects.filter(shop=shop).filter(Exists(live)).filter(_NO_SALE)
+    for order in left.select_related("source"):
+        _order_plan(order, context)
+        counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1
     return counts
 
 
@@ -100,7 +111,14 @@ def _order_plan(order: TikTokOrder, context: _Context, *, ready: bool = False) -
     ref = order_ref(order.order_id)
     if not ready and not selectors.orders_ready_to_invoice(order.shop).filter(pk=order.pk).exists():
         note = f"{ref}: not ready to invoice (status {order.status}, or not a sale); nothing planned"
-        return Plan((), (), information=(Information("ORDER_NOT_INVOICED", note, ref),))
+        plan = Plan((), (), information=(Information("ORDER_NOT_INVOICED", note, ref),))
+        no_sale = TikTokOrder.objects.filter(pk=order.pk).filter(_NO_SALE).exists()
+        if no_sale and XeroPosting.objects.filter(**link_to(order)).exclude(state__in=GONE).exists():
+            # cancelled (or flagged not a sale) after its invoice was planned: retire that invoice,
+            # SOURCE_CHANGED if Xero may have it. An order merely before a gate finance moved later
+            # keeps what it has.
+            plan_apply(shop=context.shop, plan=plan, source_ref=ref, source=order)
+        return plan
     if _already_posted(order):
         return Plan((), ())
     plan = _invoice_plan(order, context)

@@ -70,3 +70,19 @@ def test_an_order_before_the_gate_is_not_planned(shop, built):
     plan = order_plan(order=the_order(shop))
     assert plan.documents == () and plan.problems == () and plan.information
     assert XeroPosting.objects.count() == QuarantineItem.objects.count() == 0
+
+
+def test_an_order_cancelled_after_its_invoice_was_planned_retires_the_unsent_invoice(shop, built):
+    SkuMapping.objects.create(channel="tiktok", channel_sku="DESK-WAL", item_code="HOODIE-BLK-M")
+    assert orders_plan(shop=shop)["invoices_planned"] == 1
+    posting = XeroPosting.objects.get()
+    assert posting.state == XeroPosting.State.READY
+
+    order_store(shop=shop, raw=us_worked_order() | {"status": "CANCELLED", "update_time": 1763165000})
+    counts = orders_plan(shop=shop)
+
+    assert counts["invoices_retired"] == 1 and counts["invoices_planned"] == 0
+    posting.refresh_from_db()
+    assert posting.state == XeroPosting.State.SUPERSEDED
+    assert QuarantineItem.objects.filter(status="open").count() == 0
+    assert "invoices_retired" not in orders_plan(shop=shop)  # nothing live is left to retire
