@@ -65,7 +65,9 @@ def _context(shop: Shop) -> _Context:
 
 def order_plan(*, order: TikTokOrder) -> Plan:
     """Plan one order's invoice and write it (posting or quarantine). An order that has not passed
-    the shop's gate (selectors.orders_ready_to_invoice) is not planned: nothing is written."""
+    the shop's gate (selectors.orders_ready_to_invoice) is not planned; if it was cancelled (or is
+    flagged not a sale) after its invoice was planned, that invoice is retired (SOURCE_CHANGED if
+    Xero may have it)."""
     return _order_plan(order, _context(order.shop))
 
 
@@ -97,7 +99,7 @@ def orders_plan(*, shop: Shop) -> dict[str, int]:
     left = TikTokOrder.objects.filter(shop=shop).filter(Exists(live)).filter(_NO_SALE)
     for order in left.select_related("source"):
         _order_plan(order, context)
-        counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1
+        counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1  # or SOURCE_CHANGED
     return counts
 
 
