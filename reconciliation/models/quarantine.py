@@ -19,6 +19,10 @@ class Reason(models.TextChoices):
     AUTH = "AUTH", "Xero connection needs attention"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED", "Xero kept failing; retries stopped"
     XERO_MISMATCH = "XERO_MISMATCH", "Xero's totals differ from the plan"
+    UNMAPPED_SKU = "UNMAPPED_SKU", "Order SKU has no Xero item in the SKU map"
+    UNMAPPED_TAX = "UNMAPPED_TAX", "Order tax rate has no Xero tax type in the tax-rate map"
+    UNSUPPORTED_ORDER = "UNSUPPORTED_ORDER", "Order has something invoicing does not handle yet"
+    ORDER_NOT_INVOICED = "ORDER_NOT_INVOICED", "Statement settles an order with no invoice planned"
 
 
 class QuarantineItem(models.Model):

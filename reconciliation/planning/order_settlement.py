@@ -117,6 +117,48 @@ def plan_order_settlement(
     )
 
 
+@dataclass(frozen=True)
+class OrderSettlementInputs:
+    """What a statement of an order_invoices shop is planned with beside its facts, read from the
+    outbox by the service (services/order_plan.statement_order_inputs): `documents` as
+    plan_order_settlement takes them, the shop's sales-tax account, the orders that are not sales."""
+
+    documents: Mapping[str, Sequence[OrderDocument]]
+    sales_tax_account: str
+    excluded_orders: frozenset[str] = frozenset()
+
+
+def plan_order_invoices_statement(
+    statement: StatementFacts,
+    *,
+    shop: ShopSettings,
+    rules: Mapping[str, ComponentRule],
+    org: OrgSettings | None,
+    orders: OrderSettlementInputs | None = None,
+) -> Plan:
+    """The registry's planner for ("tiktok", "order_invoices") (planning/registry.py): the payments
+    and fees journal of plan_order_settlement, held while the mode is not built (checks.BUILT_MODES)
+    or when the service gave no order inputs."""
+    ref = statement_ref(shop.code, statement.statement_id)
+    skipped = checks.SKIPPED_WITHOUT_ORG if org is None else ()
+    problems = checks.posting_mode_problems(shop.posting_mode, ref)
+    if orders is None:
+        problems.append(
+            Problem("INVALID_MAPPING", f"{ref}: no order invoices were given to settle this statement", ref)
+        )
+    if problems or orders is None:
+        return Plan((), tuple(problems), skipped)
+    return plan_order_settlement(
+        statement,
+        shop=shop,
+        documents=orders.documents,
+        rules=rules,
+        sales_tax_account=orders.sales_tax_account,
+        org=org,
+        excluded_orders=orders.excluded_orders,
+    )
+
+
 def payment_batches(documents: Sequence[PlannedDocument]) -> list[list[PlannedDocument]]:
     """The plan's Payments in requests of at most 50 elements (Xero's batch limit), in plan order;
     other documents are not batched here."""

@@ -22,6 +22,10 @@ PLANNER_REASONS = {
     Reason.UNMAPPED_COMPONENT,
     Reason.CURRENCY_MISMATCH,
     Reason.INVALID_MAPPING,
+    Reason.UNMAPPED_SKU,
+    Reason.UNMAPPED_TAX,
+    Reason.UNSUPPORTED_ORDER,
+    Reason.ORDER_NOT_INVOICED,
 }
 UNSENT = (XeroPosting.State.READY, XeroPosting.State.RETRY, XeroPosting.State.HELD, XeroPosting.State.WAITING)
 
@@ -331,7 +335,7 @@ def _proposed_action(code: str, problem: Problem) -> str:
         return (
             f"Approve to post dated {problem.proposed_date.isoformat()} (original date kept in the narration)"
         )
-    if code in {Reason.UNMAPPED_COMPONENT, Reason.INVALID_MAPPING}:
+    if code in {Reason.UNMAPPED_COMPONENT, Reason.INVALID_MAPPING, Reason.UNMAPPED_SKU, Reason.UNMAPPED_TAX}:
         return "Fix the map in the admin, then Retry"
     if code == Reason.SOURCE_INCONSISTENT:
         return "Ask TikTok to correct the statement; Retry re-reads it, or Dismiss with a reason"

@@ -13,6 +13,9 @@ from django_q.tasks import async_task
 from reconciliation.models import Payout, QuarantineItem, Statement, XeroPosting
 
 SETTLED = (XeroPosting.State.POSTED, XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
+# What a statement moves through clearing: its journal, and in order-invoice mode also the
+# payments of its orders' invoices and the refunds of its credit notes (planning/order_settlement).
+STATEMENT_PURPOSES = ("statement_journal", "order_settlement_journal", "order_payment", "credit_note_refund")
 
 
 def statements_pending(payout: Payout) -> list[str]:
@@ -22,7 +25,7 @@ def statements_pending(payout: Payout) -> list[str]:
         source_type=statements, source_id=OuterRef("pk"), status=QuarantineItem.Status.OPEN
     )
     unposted = XeroPosting.objects.filter(
-        source_type=statements, source_id=OuterRef("pk"), purpose="statement_journal"
+        source_type=statements, source_id=OuterRef("pk"), purpose__in=STATEMENT_PURPOSES
     ).exclude(state__in=SETTLED)
     pending = Statement.objects.filter(shop=payout.shop, payment_id=payout.payment_id).filter(
         Exists(held) | Exists(unposted)

@@ -155,6 +155,8 @@ def rows_preview(*, payload: dict, shop: Shop, statement_id: str) -> tuple[Plan,
 
 
 def _plan(found: SellerCenterStatement, shop: Shop) -> Plan:
+    from reconciliation.services.statements import planner_inputs
+
     org = selectors.org_settings(shop.xero_connection)
     skipped = SKIPPED_WITHOUT_ORG if org is None else ()
     if found.facts is None or found.problems:
@@ -165,6 +167,7 @@ def _plan(found: SellerCenterStatement, shop: Shop) -> Plan:
         shop=selectors.shop_settings(shop),
         rules=selectors.component_rules(shop),
         org=org,
+        inputs=planner_inputs(shop, found.facts),
     )
 
 

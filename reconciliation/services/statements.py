@@ -111,7 +111,21 @@ def _preview(*, pages: list[dict], shop: Shop, statement_id: str = ""):
         shop=selectors.shop_settings(shop),
         rules=selectors.component_rules(shop),
         org=org,
+        inputs=planner_inputs(shop, facts),
     ), facts
+
+
+def planner_inputs(shop: Shop, facts) -> dict:
+    """What the shop's statement planner needs beside the statement (planning/registry.py), by
+    (channel, posting mode): nothing for statement journals; for order invoices, the invoices its
+    orders have in the outbox (services/order_plan.statement_order_inputs)."""
+    from reconciliation.services.order_plan import statement_order_inputs
+
+    loaders = {
+        ("tiktok", "order_invoices"): lambda: {"orders": statement_order_inputs(shop=shop, facts=facts)}
+    }
+    load = loaders.get((shop.channel, shop.posting_mode))
+    return load() if load else {}
 
 
 def _already_posted(source) -> bool:

@@ -16,6 +16,8 @@ from reconciliation.models import Payout, Shop, Statement, SyncRun
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Problem
+from reconciliation.services.order_plan import orders_plan
+from reconciliation.services.orders import orders_pull
 from reconciliation.services.organisation import organisation_refresh
 from reconciliation.services.outbox import quarantine_open
 from reconciliation.services.statements import payout_ingest, payout_plan, statement_ingest, statement_plan
@@ -38,6 +40,9 @@ def shop_sync(
     try:
         _organisation(shop, counts, report)
         since = _window_start(shop, until)
+        before = BEFORE_STATEMENTS.get((shop.channel, shop.posting_mode))
+        if before is not None:
+            before(shop, until, counts, report)
         with tiktok_client(shop) as client:
             _statements(shop, client, since, until, counts, report)
             _payouts(shop, client, since, until, counts, report)
@@ -70,6 +75,21 @@ def _organisation(shop: Shop, counts: Counter, report) -> None:
         report(
             f"Xero organisation settings not refreshed ({exc}); using those of {connection.settings_refreshed_at:%Y-%m-%d %H:%M}"
         )
+
+
+def _orders(shop: Shop, until: datetime, counts: Counter, report) -> None:
+    """Order invoices: pull the orders (services/orders.py) and plan every ready order's invoice,
+    so the statements that settle them find their invoices in the outbox."""
+    report("pulling orders")
+    counts.update(orders_pull(shop=shop, until=until))
+    report("planning order invoices")
+    counts.update(orders_plan(shop=shop))
+
+
+# What a posting mode needs done before its statements are planned, by (channel, posting mode).
+BEFORE_STATEMENTS: dict[tuple[str, str], Callable[[Shop, datetime, Counter, Callable[[str], None]], None]] = {
+    ("tiktok", "order_invoices"): _orders,
+}
 
 
 def _window_start(shop: Shop, until: datetime) -> datetime:

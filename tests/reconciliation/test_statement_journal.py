@@ -239,7 +239,10 @@ def test_an_envelope_without_data_is_held_not_a_crash():
     assert facts is None and problems[0].code == "SOURCE_INCONSISTENT"
 
 
-def test_a_shop_in_a_mode_not_built_yet_is_held_not_posted_as_a_journal():
+def test_a_shop_in_a_mode_not_built_yet_is_held_not_posted_as_a_journal(monkeypatch):
+    from reconciliation.planning import checks
+
+    monkeypatch.setattr(checks, "BUILT_MODES", {"statement_journal"})  # as before order_invoices was built
     shop = dataclasses.replace(US_SHOP, posting_mode="order_invoices")
     result = plan(load_pages("us_worked_order_statement.json"), shop=shop)
     assert result.documents == ()
@@ -249,10 +252,11 @@ def test_a_shop_in_a_mode_not_built_yet_is_held_not_posted_as_a_journal():
 
 
 def test_planners_are_chosen_by_channel_and_mode_and_an_unbuilt_pair_is_held():
+    from reconciliation.planning.order_settlement import plan_order_invoices_statement
     from reconciliation.planning.registry import plan_statement, statement_planner
 
     assert statement_planner("tiktok", "statement_journal") is plan_statement_journal
-    assert statement_planner("tiktok", "order_invoices") is None
+    assert statement_planner("tiktok", "order_invoices") is plan_order_invoices_statement
     facts, _ = statement_facts(load_pages("us_worked_order_statement.json"))
     held = plan_statement(facts, channel="amazon_vendor", shop=US_SHOP, rules=US_RULES, org=org("USD"))
     assert held.documents == () and "no planner for amazon_vendor statements" in held.problems[0].message

@@ -1,0 +1,194 @@
+"""Posting mode "order invoices" (DESIGN.md 4.4): plan each ready order's invoice into the outbox,
+and give a statement's planner the invoices of its orders.
+
+An order is planned from its stored JSON (`TikTokOrder.source.payload`) under the shop's maps and
+settings as stored now, like `services/order_preview.py`, and written with `plan_apply` with the
+`TikTokOrder` row as its source (its `content_hash` says what the invoice was planned from), so a
+map fix followed by Retry re-plans it (services/sources.py) exactly as a statement is re-planned.
+"""
+
+from dataclasses import dataclass, replace
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Q
+
+from reconciliation import selectors
+from reconciliation.domain.tiktok import StatementFacts
+from reconciliation.domain.tiktok_orders import order_facts, order_ref
+from reconciliation.domain.tiktok_time import shop_timezone
+from reconciliation.models import Shop, TikTokOrder, XeroPosting
+from reconciliation.models.postings import link_to
+from reconciliation.planning import checks
+from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
+from reconciliation.planning.order_invoice import (
+    expected_invoice_total,
+    invoice_key,
+    invoice_number,
+    plan_order_invoice,
+    tax_kept_by_tiktok,
+)
+from reconciliation.planning.order_lines import OrderInvoiceSettings
+from reconciliation.planning.order_maps import OrderMaps
+from reconciliation.planning.order_settlement import OrderDocument, OrderSettlementInputs
+from reconciliation.planning.types import Information, OrgSettings, Plan, Problem, ShopSettings
+from reconciliation.services.order_preview import _settings_problems
+from reconciliation.services.outbox import plan_apply
+
+GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
+# Orders that are no sale (any more): cancelled, or sample / replacement / exchange (DESIGN.md 4.1).
+_NO_SALE = Q(status="CANCELLED") | Q(is_sample=True) | Q(is_replacement=True) | Q(is_exchange=True)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every order of one shop is planned with, read once per run."""
+
+    shop: Shop
+    zone: str | None
+    shop_settings: ShopSettings
+    settings: OrderInvoiceSettings
+    maps: OrderMaps
+    org: OrgSettings | None
+
+
+def _context(shop: Shop) -> _Context:
+    zone = shop_timezone(shop.region, shop.timezone)
+    return _Context(
+        shop,
+        zone,
+        replace(selectors.shop_settings(shop), timezone=zone or ""),
+        selectors.order_invoice_settings(shop),
+        selectors.order_maps(shop),
+        selectors.org_settings(shop.xero_connection),
+    )
+
+
+def order_plan(*, order: TikTokOrder) -> Plan:
+    """Plan one order's invoice and write it (posting or quarantine). An order that has not passed
+    the shop's gate (selectors.orders_ready_to_invoice) is not planned; if it was cancelled (or is
+    flagged not a sale) after its invoice was planned, that invoice is retired (SOURCE_CHANGED if
+    Xero may have it)."""
+    return _order_plan(order, _context(order.shop))
+
+
+def orders_plan(*, shop: Shop) -> dict[str, int]:
+    """Plan every order of the shop that is ready to invoice (sync: before its statements).
+    Returns counts: invoices planned, held, and already posted from the same content."""
+    context = _context(shop)
+    ready = selectors.orders_ready_to_invoice(shop)
+    posted = XeroPosting.objects.filter(
+        source_type=ContentType.objects.get_for_model(TikTokOrder),
+        source_id=OuterRef("pk"),
+        state=XeroPosting.State.POSTED,
+        source_hash=OuterRef("content_hash"),
+    )
+    counts = {
+        "invoices_planned": 0,
+        "invoices_held": 0,
+        "invoices_posted": ready.filter(Exists(posted)).count(),
+    }
+    # one query for what is posted from its current content, not one per order
+    for order in ready.exclude(Exists(posted)):
+        plan = _order_plan(order, context, ready=True)
+        counts["invoices_held" if plan.problems else "invoices_planned"] += 1
+    # an order that left the gate (cancelled) after its invoice was planned: the invoice is retired,
+    # or, if Xero may have it, SOURCE_CHANGED (credit notes are not wired yet)
+    live = XeroPosting.objects.filter(
+        source_type=ContentType.objects.get_for_model(TikTokOrder), source_id=OuterRef("pk")
+    ).exclude(state__in=GONE)
+    left = TikTokOrder.objects.filter(shop=shop).filter(Exists(live)).filter(_NO_SALE)
+    for order in left.select_related("source"):
+        _order_plan(order, context)
+        counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1  # or SOURCE_CHANGED
+    return counts
+
+
+def _already_posted(order: TikTokOrder) -> bool:
+    return XeroPosting.objects.filter(
+        **link_to(order), state=XeroPosting.State.POSTED, source_hash=order.content_hash
+    ).exists()
+
+
+def _order_plan(order: TikTokOrder, context: _Context, *, ready: bool = False) -> Plan:
+    ref = order_ref(order.order_id)
+    if not ready and not selectors.orders_ready_to_invoice(order.shop).filter(pk=order.pk).exists():
+        note = f"{ref}: not ready to invoice (status {order.status}, or not a sale); nothing planned"
+        plan = Plan((), (), information=(Information("ORDER_NOT_INVOICED", note, ref),))
+        no_sale = TikTokOrder.objects.filter(pk=order.pk).filter(_NO_SALE).exists()
+        if no_sale and XeroPosting.objects.filter(**link_to(order)).exclude(state__in=GONE).exists():
+            # cancelled (or flagged not a sale) after its invoice was planned: retire that invoice,
+            # SOURCE_CHANGED if Xero may have it. An order merely before a gate finance moved later
+            # keeps what it has.
+            plan_apply(shop=context.shop, plan=plan, source_ref=ref, source=order)
+        return plan
+    if _already_posted(order):
+        return Plan((), ())
+    plan = _invoice_plan(order, context)
+    plan_apply(shop=context.shop, plan=plan, source_ref=ref, source=order)
+    return plan
+
+
+def _invoice_plan(order: TikTokOrder, context: _Context) -> Plan:
+    shop, org = context.shop, context.org
+    skipped = SKIPPED_WITHOUT_ORG if org is None else ()
+    ref = order_ref(order.order_id)
+    if mode := checks.posting_mode_problems(shop.posting_mode, ref):
+        return Plan((), tuple(mode), skipped)  # the mode is off until it is built end to end
+    if context.zone is None:
+        message = f"shop {shop.code}: no time zone, and region {shop.region!r} has none by default: set the shop's time zone"
+        return Plan((), (Problem("INVALID_MAPPING", message, ref),), skipped)
+    facts, problems = order_facts(order.source.payload, timezone=context.zone)
+    if facts is None or problems:
+        return Plan((), tuple(problems), skipped)
+    problems = _settings_problems(facts, shop, context.settings, context.maps)
+    if problems:
+        return Plan((), tuple(problems), skipped)
+    return plan_order_invoice(
+        facts, shop=context.shop_settings, settings=context.settings, maps=context.maps, org=org
+    )
+
+
+def statement_order_inputs(*, shop: Shop, facts: StatementFacts) -> OrderSettlementInputs:
+    """For an order_invoices shop's statement: the invoice of each of its orders planned in the
+    outbox (by planning key), what is open on it, and the orders that are not sales. An order with
+    no invoice planned (not pulled, not ready, held) is left out, and the planner holds the
+    statement for it (ORDER_NOT_INVOICED) until the order is planned and the statement re-planned."""
+    context = _context(shop)
+    order_ids = list(
+        dict.fromkeys(t.order_id for t in facts.transactions if t.type == "ORDER" and t.order_id)
+    )
+    rows = {
+        o.order_id: o
+        for o in TikTokOrder.objects.filter(shop=shop, order_id__in=order_ids).select_related("source")
+    }
+    keys = {invoice_key(oid): oid for oid in order_ids}
+    planned = set(
+        XeroPosting.objects.filter(connection=shop.xero_connection, plan_key__in=list(keys))
+        .exclude(state__in=GONE)
+        .values_list("plan_key", flat=True)
+    )
+    documents: dict[str, list[OrderDocument]] = {}
+    excluded = set()
+    for oid in order_ids:
+        row = rows.get(oid)
+        if row is None or context.zone is None:
+            continue
+        if row.is_sample or row.is_replacement or row.is_exchange:
+            excluded.add(oid)
+            continue
+        if invoice_key(oid) not in planned:
+            continue
+        order, problems = order_facts(row.source.payload, timezone=context.zone)
+        if order is None or problems:
+            continue
+        documents[oid] = [
+            OrderDocument(
+                oid,
+                invoice_key(oid),
+                invoice_number(context.settings, oid),
+                "invoice",
+                expected_invoice_total(order, context.shop_settings, context.settings),
+                tax_kept_by_tiktok(order, context.shop_settings, context.settings),
+            )
+        ]
+    return OrderSettlementInputs(documents, context.settings.sales_tax, frozenset(excluded))
