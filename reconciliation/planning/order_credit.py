@@ -16,7 +16,8 @@ from datetime import date
 from decimal import Decimal
 
 from reconciliation.domain.money import ZERO, round_2dp
-from reconciliation.domain.tiktok_orders import OrderFacts, order_ref
+from reconciliation.domain.tiktok_orders import OrderFacts
+from reconciliation.domain.tiktok_refunds import OrderRefund, refund_ref
 from reconciliation.planning import checks
 from reconciliation.planning.invoice_arithmetic import with_rounding, xero_totals
 from reconciliation.planning.order_invoice import DEFAULT_CONTACT, skipped_checks, tax_kept_by_tiktok
@@ -24,22 +25,6 @@ from reconciliation.planning.order_lines import OrderInvoiceSettings, invoice_li
 from reconciliation.planning.order_maps import OrderMaps
 from reconciliation.planning.order_settlement import OrderDocument
 from reconciliation.planning.types import OrgSettings, Plan, PlannedDocument, Problem, ShopSettings
-
-
-@dataclass(frozen=True)
-class OrderRefund:
-    """A cancellation or refund TikTok reports after the order was invoiced.
-
-    `refund_id`: TikTok's cancel_id or return_id (return_refund.json); `line_ids`: the refunded line
-    items (each one unit); `shipping`: the shipping charge is refunded too (a whole-order
-    cancellation); `refund_date`: the credit note's date.
-    """
-
-    refund_id: str
-    order_id: str
-    refund_date: date
-    line_ids: tuple[str, ...]
-    shipping: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +71,7 @@ def plan_order_credit(
 ) -> tuple[Plan, OrderDocument | None]:
     """(the credit note and, while the invoice is open, its allocation; the credit the settlement
     must refund from clearing, or None when the invoice took all of it)."""
-    ref = f"{order_ref(facts.order_id)} refund {refund.refund_id}"
+    ref = refund_ref(facts.order_id, refund.refund_id)
     refunded = tuple(line for line in facts.lines if line.id in refund.line_ids)
     unknown = sorted(set(refund.line_ids) - {line.id for line in facts.lines})
     if unknown or not (refunded or refund.shipping):
@@ -125,17 +110,51 @@ def plan_order_credit(
         documents.append(
             _allocation(invoice, key, allocated, refund.refund_date, payload["CreditNoteNumber"])
         )
-    left = expected - max(allocated, ZERO)
-    document = None
-    if left > ZERO:
-        # Guess: when the open invoice took part of the credit, the tax left to refund is in the
-        # same proportion (TikTok does not say which part of a refund its tax is).
-        tax = refunded_tax(facts, refund) if tax_kept_by_tiktok(facts, shop, settings) else ZERO
-        tax_left = round_2dp(tax * left / expected) if tax else ZERO
-        document = OrderDocument(
-            facts.order_id, key, payload["CreditNoteNumber"], "credit_note", left, tax_left
-        )
+    document = credit_document(facts, refund, shop, settings, allocated=max(allocated, ZERO))
     return Plan(tuple(documents), tuple(problems), skipped_checks(org)), document
+
+
+def credit_document(
+    facts: OrderFacts,
+    refund: OrderRefund,
+    shop: ShopSettings,
+    settings: OrderInvoiceSettings,
+    *,
+    allocated: Decimal,
+) -> OrderDocument | None:
+    """The credit a settlement must refund from clearing once `allocated` (>= 0) of it went to the
+    invoice, with the facilitator tax in it; None when the invoice took all of it."""
+    expected = expected_credit_total(facts, refund, shop, settings)
+    left = expected - allocated
+    if left <= ZERO:
+        return None
+    # Guess: when the open invoice took part of the credit, the tax left to refund is in the
+    # same proportion (TikTok does not say which part of a refund its tax is).
+    tax = refunded_tax(facts, refund) if tax_kept_by_tiktok(facts, shop, settings) else ZERO
+    tax_left = round_2dp(tax * left / expected) if tax else ZERO
+    number = credit_note_number(settings, facts.order_id, refund.refund_id)
+    key = credit_note_key(facts.order_id, refund.refund_id)
+    return OrderDocument(facts.order_id, key, number, "credit_note", left, tax_left)
+
+
+def allocated_tax(
+    facts: OrderFacts,
+    refund: OrderRefund,
+    shop: ShopSettings,
+    settings: OrderInvoiceSettings,
+    *,
+    allocated: Decimal,
+) -> Decimal:
+    """The facilitator tax inside the part of a credit allocated to the invoice (the rest of the
+    refunded tax is in credit_document's `tax_kept`)."""
+    if not tax_kept_by_tiktok(facts, shop, settings):
+        return ZERO
+    left = credit_document(facts, refund, shop, settings, allocated=allocated)
+    return refunded_tax(facts, refund) - (left.tax_kept if left else ZERO)
+
+
+def credit_note_number(settings: OrderInvoiceSettings, order_id: str, refund_id: str) -> str:
+    return f"{settings.number_prefix}{order_id}-R{refund_id}"
 
 
 def _credit_payload(
@@ -149,7 +168,7 @@ def _credit_payload(
         "Type": "ACCRECCREDIT",
         "Contact": {"Name": shop.contact_name or DEFAULT_CONTACT},
         "Date": refund.refund_date.isoformat(),
-        "CreditNoteNumber": f"{settings.number_prefix}{facts.order_id}-R{refund.refund_id}",
+        "CreditNoteNumber": credit_note_number(settings, facts.order_id, refund.refund_id),
         "Reference": f"TikTok order {facts.order_id} refund {refund.refund_id}",
         "CurrencyCode": facts.currency,
         "LineAmountTypes": shop.line_amount_types,

@@ -14,25 +14,30 @@ from django.db.models import Exists, OuterRef, Q
 
 from reconciliation import selectors
 from reconciliation.domain.tiktok import StatementFacts
-from reconciliation.domain.tiktok_orders import order_facts, order_ref
+from reconciliation.domain.tiktok_orders import OrderFacts, order_facts, order_ref
 from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.models import Shop, TikTokOrder, XeroPosting
 from reconciliation.models.postings import link_to
 from reconciliation.planning import checks
 from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
 from reconciliation.planning.order_invoice import (
-    expected_invoice_total,
-    invoice_key,
-    invoice_number,
     plan_order_invoice,
-    tax_kept_by_tiktok,
 )
 from reconciliation.planning.order_lines import OrderInvoiceSettings
 from reconciliation.planning.order_maps import OrderMaps
 from reconciliation.planning.order_settlement import OrderDocument, OrderSettlementInputs
 from reconciliation.planning.types import Information, OrgSettings, Plan, Problem, ShopSettings
+from reconciliation.services.order_credits import (
+    OrderLedger,
+    credit_plan_one,
+    credited_rows,
+    credits_plan,
+    ledger_keys,
+    order_credits,
+    settled_documents,
+)
 from reconciliation.services.order_preview import _settings_problems
-from reconciliation.services.outbox import plan_apply
+from reconciliation.services.outbox import plan_apply, replaceable
 
 GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
 # Orders that are no sale (any more): cancelled, or sample / replacement / exchange (DESIGN.md 4.1).
@@ -67,8 +72,16 @@ def order_plan(*, order: TikTokOrder) -> Plan:
     """Plan one order's invoice and write it (posting or quarantine). An order that has not passed
     the shop's gate (selectors.orders_ready_to_invoice) is not planned; if it was cancelled (or is
     flagged not a sale) after its invoice was planned, that invoice is retired (SOURCE_CHANGED if
-    Xero may have it)."""
-    return _order_plan(order, _context(order.shop))
+    Xero may have it). Then its returns' and cancellations' credit notes (services/order_credits)."""
+    context = _context(order.shop)
+    plan = _order_plan(order, context)
+    credits_plan(shop=order.shop, context=context, order_ids=[order.order_id])
+    return plan
+
+
+def refund_plan(*, row) -> Plan:
+    """Plan one TikTokReturn's or TikTokCancellation's credit note again (Retry after a map fix)."""
+    return credit_plan_one(row, context=_context(row.shop))
 
 
 def orders_plan(*, shop: Shop) -> dict[str, int]:
@@ -91,15 +104,17 @@ def orders_plan(*, shop: Shop) -> dict[str, int]:
     for order in ready.exclude(Exists(posted)):
         plan = _order_plan(order, context, ready=True)
         counts["invoices_held" if plan.problems else "invoices_planned"] += 1
-    # an order that left the gate (cancelled) after its invoice was planned: the invoice is retired,
-    # or, if Xero may have it, SOURCE_CHANGED (credit notes are not wired yet)
+    # an order that left the gate (cancelled) after its invoice was planned: the unsent invoice is
+    # retired; one Xero may have is credited by its cancellation's credit note (services/order_credits),
+    # or, until TikTok reports that cancellation granted, SOURCE_CHANGED
     live = XeroPosting.objects.filter(
         source_type=ContentType.objects.get_for_model(TikTokOrder), source_id=OuterRef("pk")
     ).exclude(state__in=GONE)
     left = TikTokOrder.objects.filter(shop=shop).filter(Exists(live)).filter(_NO_SALE)
     for order in left.select_related("source"):
-        _order_plan(order, context)
-        counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1  # or SOURCE_CHANGED
+        if _order_left(order, context):
+            counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1  # or SOURCE_CHANGED
+    counts.update(credits_plan(shop=shop, context=context))
     return counts
 
 
@@ -116,16 +131,36 @@ def _order_plan(order: TikTokOrder, context: _Context, *, ready: bool = False) -
         plan = Plan((), (), information=(Information("ORDER_NOT_INVOICED", note, ref),))
         no_sale = TikTokOrder.objects.filter(pk=order.pk).filter(_NO_SALE).exists()
         if no_sale and XeroPosting.objects.filter(**link_to(order)).exclude(state__in=GONE).exists():
-            # cancelled (or flagged not a sale) after its invoice was planned: retire that invoice,
-            # SOURCE_CHANGED if Xero may have it. An order merely before a gate finance moved later
-            # keeps what it has.
-            plan_apply(shop=context.shop, plan=plan, source_ref=ref, source=order)
+            # cancelled (or flagged not a sale) after its invoice was planned. An order merely
+            # before a gate finance moved later keeps what it has.
+            _order_left(order, context)
         return plan
     if _already_posted(order):
         return Plan((), ())
     plan = _invoice_plan(order, context)
     plan_apply(shop=context.shop, plan=plan, source_ref=ref, source=order)
     return plan
+
+
+def _order_left(order: TikTokOrder, context: _Context) -> bool:
+    """An order cancelled (or flagged not a sale) after its invoice was planned: retire the unsent
+    invoice, or raise SOURCE_CHANGED if Xero may have it. A cancelled order whose invoice Xero may
+    have and whose cancellation TikTok granted keeps its invoice: the cancellation's credit note
+    credits it (services/order_credits.py). True when the invoice was retired or held."""
+    if order.status == "CANCELLED" and _credited_by_cancellation(order):
+        invoices = XeroPosting.objects.filter(**link_to(order)).exclude(state__in=GONE)
+        if not all(replaceable(p) for p in invoices.prefetch_related("http_attempts")):
+            return False
+    ref = order_ref(order.order_id)
+    note = f"{ref}: {order.status.lower()} after its invoice was planned, or not a sale"
+    plan = Plan((), (), information=(Information("ORDER_NOT_INVOICED", note, ref),))
+    plan_apply(shop=context.shop, plan=plan, source_ref=ref, source=order)
+    return True
+
+
+def _credited_by_cancellation(order: TikTokOrder) -> bool:
+    rows = credited_rows(order.shop, [order.order_id]).get(order.order_id, [])
+    return any(kind == "cancellation" for kind, _ in rows)
 
 
 def _invoice_plan(order: TikTokOrder, context: _Context) -> Plan:
@@ -149,10 +184,12 @@ def _invoice_plan(order: TikTokOrder, context: _Context) -> Plan:
 
 
 def statement_order_inputs(*, shop: Shop, facts: StatementFacts) -> OrderSettlementInputs:
-    """For an order_invoices shop's statement: the invoice of each of its orders planned in the
-    outbox (by planning key), what is open on it, and the orders that are not sales. An order with
-    no invoice planned (not pulled, not ready, held) is left out, and the planner holds the
-    statement for it (ORDER_NOT_INVOICED) until the order is planned and the statement re-planned."""
+    """For an order_invoices shop's statement: the documents of each of its orders it pays
+    (services/order_credits.settled_documents: the invoice for what is open on it, credit notes'
+    credit to refund from clearing), and the orders that are not sales. An order with no document
+    planned (not pulled, not ready, held; a refund whose credit note is not planned yet) is left
+    out, and the planner holds the statement for it (ORDER_NOT_INVOICED) until it is planned and
+    the statement re-planned."""
     context = _context(shop)
     order_ids = list(
         dict.fromkeys(t.order_id for t in facts.transactions if t.type == "ORDER" and t.order_id)
@@ -161,34 +198,22 @@ def statement_order_inputs(*, shop: Shop, facts: StatementFacts) -> OrderSettlem
         o.order_id: o
         for o in TikTokOrder.objects.filter(shop=shop, order_id__in=order_ids).select_related("source")
     }
-    keys = {invoice_key(oid): oid for oid in order_ids}
-    planned = set(
-        XeroPosting.objects.filter(connection=shop.xero_connection, plan_key__in=list(keys))
-        .exclude(state__in=GONE)
-        .values_list("plan_key", flat=True)
-    )
-    documents: dict[str, list[OrderDocument]] = {}
-    excluded = set()
-    for oid in order_ids:
-        row = rows.get(oid)
-        if row is None or context.zone is None:
-            continue
-        if row.is_sample or row.is_replacement or row.is_exchange:
-            excluded.add(oid)
-            continue
-        if invoice_key(oid) not in planned:
+    excluded = {oid for oid, row in rows.items() if row.is_sample or row.is_replacement or row.is_exchange}
+    readable: dict[str, OrderFacts] = {}
+    for oid, row in rows.items():
+        if oid in excluded or context.zone is None:
             continue
         order, problems = order_facts(row.source.payload, timezone=context.zone)
-        if order is None or problems:
-            continue
-        documents[oid] = [
-            OrderDocument(
-                oid,
-                invoice_key(oid),
-                invoice_number(context.settings, oid),
-                "invoice",
-                expected_invoice_total(order, context.shop_settings, context.settings),
-                tax_kept_by_tiktok(order, context.shop_settings, context.settings),
-            )
-        ]
+        if order is not None and not problems:
+            readable[oid] = order
+    refunds = credited_rows(shop, list(readable)) if readable else {}
+    credits = {
+        oid: order_credits(order, refunds.get(oid, []), context.zone or "") for oid, order in readable.items()
+    }
+    ledger = OrderLedger(shop, [key for oid in readable for key in ledger_keys(oid, credits[oid])])
+    documents: dict[str, list[OrderDocument]] = {}
+    for oid, order in readable.items():
+        settled = settled_documents(order, credits[oid], ledger, context, facts.statement_id)
+        if settled:
+            documents[oid] = settled
     return OrderSettlementInputs(documents, context.settings.sales_tax, frozenset(excluded))

@@ -3,18 +3,20 @@ purchase orders, remittances) adds an entry here and touches no `if` elsewhere."
 
 from collections.abc import Callable
 
-from reconciliation.models import Payout, Statement, TikTokOrder
+from reconciliation.models import Payout, Statement, TikTokCancellation, TikTokOrder, TikTokReturn
 from reconciliation.planning.types import Plan
 
 
 def _replanners() -> dict[type, Callable[[object], Plan]]:
-    from reconciliation.services.order_plan import order_plan
+    from reconciliation.services.order_plan import order_plan, refund_plan
     from reconciliation.services.statements import payout_plan, statement_plan
 
     return {
         Statement: lambda source: statement_plan(statement=source),
         Payout: lambda source: payout_plan(payout=source),
         TikTokOrder: lambda source: order_plan(order=source),
+        TikTokReturn: lambda source: refund_plan(row=source),
+        TikTokCancellation: lambda source: refund_plan(row=source),
     }
 
 

@@ -53,14 +53,20 @@ def orders_and_statement(count: int) -> tuple[list[dict], tuple[dict, list[dict]
             line["id"] = f"5767{n:010d}{line['id'][-4:]}"
         orders.append(order)
         transactions.append(copy.deepcopy(tx) | {"id": f"7302{n:015d}", "order_id": order_id})
-    statement_time = 1763164800
+    return orders, statement_and_payment(transactions, "7301000000000000001", 1763164800)
+
+
+def statement_and_payment(
+    transactions: list[dict], statement_id: str, statement_time: int
+) -> tuple[dict, list[dict], dict]:
+    """A statement of `transactions` and its PAID payment, as TikTok's 202309 endpoints serve them."""
     total = lambda key: sum((D(t[key]) for t in transactions), D("0"))  # noqa: E731
     statement = {
-        "id": "7301000000000000001",
+        "id": statement_id,
         "statement_time": statement_time,
         "settlement_amount": str(total("settlement_amount")),
         "currency": "USD",
-        "payment_id": "7309000000000000001",
+        "payment_id": f"7309{statement_id[4:]}",
         "payment_status": "PAID",
         "payment_time": statement_time + DAY,
         "revenue_amount": str(total("revenue_amount")),
@@ -81,10 +87,12 @@ def orders_and_statement(count: int) -> tuple[list[dict], tuple[dict, list[dict]
         "bank_account": "****0042",
         "exchange_rate": "1",
     }
-    return orders, (statement, transactions, payment)
+    return statement, transactions, payment
 
 
-def order_world(count: int):
+def order_world(count: int, *, settled: bool = True):
+    """A USD Xero organisation and a TikTok sandbox holding `count` copies of the worked order and,
+    when `settled`, the statement settling them all."""
     xero = XeroSandbox.demo(base_currency="USD")
     for code, name, kind in (
         ("2300", "Sales tax remitted by TikTok", "CURRLIAB"),
@@ -99,7 +107,8 @@ def order_world(count: int):
     orders, statement = orders_and_statement(count)
     for order in orders:
         tiktok.orders.add_order(CIPHER, order)
-    tiktok.add_statement(CIPHER, *statement)
+    if settled:
+        tiktok.add_statement(CIPHER, *statement)
     shop = Shop.objects.create(
         channel="tiktok",
         code="tt-orders",
@@ -126,6 +135,7 @@ def order_world(count: int):
     for component, account in US_MAP.items():
         ComponentMapping.objects.create(channel="tiktok", component=component, account_code=account)
     SkuMapping.objects.create(channel="tiktok", channel_sku="DESK-WAL", item_code="DESK-WAL")
+    shop.tiktok = tiktok  # the sandbox, for tests that change what TikTok serves next
     return shop, xero
 
 
