@@ -175,6 +175,10 @@ def _posting_for(
         if as_planned(posting) == wanted:
             if posting.state == XeroPosting.State.DISMISSED:
                 return None  # finance decided this document is not to be posted
+            if posting.source_hash != source_hash:
+                # the source changed in ways this document does not show (an order's status moved
+                # on): it stands as planned from the new data, which is not planned again each sync
+                XeroPosting.objects.filter(pk=posting.pk).update(source_hash=source_hash)
             _follow(posting, dependency)
             if posting.state == XeroPosting.State.HELD and not held and posting.original_date is None:
                 _release_lock_hold(posting)

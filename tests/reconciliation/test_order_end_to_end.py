@@ -230,3 +230,20 @@ def test_an_unmapped_sku_holds_the_order_and_its_statement_until_the_map_is_fixe
     assert len(xero.invoices) == len(xero.payments) == len(xero.manual_journals) == 1
     (receive,) = xero.bank_transactions
     assert D(str(receive["Total"])) == D("167.04")
+
+
+def test_an_order_whose_data_moves_on_after_posting_without_changing_its_invoice_is_planned_once():
+    shop, xero = order_world(1)
+    sync_and_send(shop)
+    (order,), _ = orders_and_statement(1)
+    shop.tiktok.orders.add_order(
+        CIPHER, order | {"status": "COMPLETED", "update_time": order["update_time"] + DAY}
+    )
+    OrderSync.objects.filter(shop=shop).update(orders_synced_until=None)
+    sync_and_send(shop)
+    assert SyncRun.objects.order_by("-pk").first().counts.get("invoices_planned") == 1  # checked again
+
+    sync_and_send(shop)
+    counts = SyncRun.objects.order_by("-pk").first().counts
+    assert counts.get("invoices_planned") == 0 and counts["invoices_posted"] == 1
+    assert len(xero.invoices) == 1 and open_items() == []
