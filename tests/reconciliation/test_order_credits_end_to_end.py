@@ -236,3 +236,24 @@ def test_a_return_before_settlement_credits_only_the_returned_line_allocated_and
     (receive,) = [b for b in xero.bank_transactions if b["Type"] == "RECEIVE"]
     assert D(str(receive["Total"])) == D("167.04")
     assert clearing(xero) == D("0.00")
+
+
+def test_a_statement_of_only_a_refund_is_negative_and_leaves_clearing_owing_what_tiktok_carries_forward():
+    shop, xero = order_world(1)
+    sync_and_send(shop)
+    (order,), _ = orders_and_statement(1)
+    shop.tiktok.orders.add_return(CIPHER, return_of(order, order["line_items"][0]))
+    statement, transactions, _ = statement_and_payment(
+        [refund_transaction(order)], "7301000000000000004", 1763769600
+    )
+    shop.tiktok.add_statement(CIPHER, statement, transactions)  # negative: TikTok pays nothing out
+    again(shop)
+
+    assert open_items() == []
+    assert len(xero.credit_notes) == 1
+    assert [D(str(p["Amount"])) for p in xero.payments if "CreditNote" in p] == [D("214.60")]
+    assert len(xero.manual_journals) == 2
+    assert len([b for b in xero.bank_transactions if b["Type"] == "RECEIVE"]) == 1  # the first payout's
+    # the first payout reconciled to 0.00; the refund statement leaves clearing at its payable amount,
+    # which TikTok deducts from the next payout
+    assert clearing(xero) == D("-176.97")
