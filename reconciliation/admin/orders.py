@@ -2,15 +2,37 @@
 shop's order gate is Finance's choice (DESIGN.md 4.4)."""
 
 from django.contrib import admin
+from django.utils.html import format_html_join
 
 from reconciliation.admin.audit import admin_link
 from reconciliation.admin.base import ReadOnlyAdmin, pretty, pretty_json
-from reconciliation.models import OrderSync, TikTokCancellation, TikTokOrder, TikTokReturn, WebhookEvent
+from reconciliation.models import (
+    OrderSync,
+    QuarantineItem,
+    TikTokCancellation,
+    TikTokOrder,
+    TikTokReturn,
+    WebhookEvent,
+    XeroPosting,
+)
+from reconciliation.models.postings import link_to
 
 
 class PulledAdmin(ReadOnlyAdmin):
     list_select_related = ("shop",)
-    readonly_fields = ("source_link", "raw")
+    readonly_fields = ("documents", "held", "source_link", "raw")
+
+    @admin.display(description="Xero documents planned from it")
+    def documents(self, obj):
+        """An order's invoice, a return's or cancellation's credit note and allocation."""
+        postings = XeroPosting.objects.filter(**link_to(obj)).order_by("id")
+        rows = [(p, p.get_state_display()) for p in postings]
+        return format_html_join("", "<div>{} ({})</div>", ((admin_link(p), s) for p, s in rows)) or "-"
+
+    @admin.display(description="open quarantine items")
+    def held(self, obj):
+        items = QuarantineItem.objects.filter(**link_to(obj), status=QuarantineItem.Status.OPEN)
+        return format_html_join("", "<div>{}</div>", ((admin_link(i),) for i in items)) or "-"
 
     @admin.display(description="source record")
     def source_link(self, obj):

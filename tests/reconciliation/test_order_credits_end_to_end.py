@@ -257,3 +257,31 @@ def test_a_statement_of_only_a_refund_is_negative_and_leaves_clearing_owing_what
     # the first payout reconciled to 0.00; the refund statement leaves clearing at its payable amount,
     # which TikTok deducts from the next payout
     assert clearing(xero) == D("-176.97")
+
+
+def test_an_orders_and_its_cancellations_admin_pages_link_the_xero_documents_planned_from_them(client):
+    from django.urls import reverse
+
+    from reconciliation.models import TikTokCancellation, TikTokOrder
+    from tests.reconciliation.test_admin import staff
+
+    shop, _ = order_world(1, settled=False)
+    sync_and_send(shop)
+    (order,), _ = orders_and_statement(1)
+    cancelled = copy.deepcopy(order) | {"status": "CANCELLED", "update_time": order["update_time"] + DAY}
+    shop.tiktok.orders.add_order(CIPHER, cancelled)
+    shop.tiktok.orders.add_cancellation(CIPHER, cancellation_of(cancelled))
+    again(shop)
+
+    client.force_login(staff("audrey", "Auditor"))
+    row = TikTokCancellation.objects.get()
+    page = client.get(
+        reverse("admin:reconciliation_tiktokcancellation_change", args=[row.pk])
+    ).content.decode()
+    for posting in XeroPosting.objects.filter(purpose__in=["order_credit_note", "order_credit_allocation"]):
+        assert reverse("admin:reconciliation_xeroposting_change", args=[posting.pk]) in page
+    assert page.count("(Posted)") == 2
+    row = TikTokOrder.objects.get()
+    page = client.get(reverse("admin:reconciliation_tiktokorder_change", args=[row.pk])).content.decode()
+    invoice = XeroPosting.objects.get(purpose="order_invoice")
+    assert reverse("admin:reconciliation_xeroposting_change", args=[invoice.pk]) in page
