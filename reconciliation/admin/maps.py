@@ -11,7 +11,14 @@ from reconciliation.models import (
     TaxRateMapping,
     UnitOfMeasureConversion,
 )
-from reconciliation.resources import ComponentMappingResource, component_name, shop_channel_error
+from reconciliation.resources import (
+    BundleComponentResource,
+    ComponentMappingResource,
+    SkuMappingResource,
+    TaxRateMappingResource,
+    component_name,
+    shop_channel_error,
+)
 
 
 class ComponentMappingForm(forms.ModelForm):
@@ -82,26 +89,37 @@ class ComponentMappingAdmin(SpreadsheetAdmin):
         return f"{obj.tracking_category}: {obj.tracking_option}" if obj.tracking_category else ""
 
 
+class ShopOrAll:
+    @admin.display(description="shop", ordering="shop__code")
+    def shop_or_all(self, obj):
+        return obj.shop.code if obj.shop else f"every {obj.get_channel_display()} shop"
+
+
 @admin.register(SkuMapping)
-class SkuMappingAdmin(admin.ModelAdmin):
-    list_display = ("channel_sku", "channel", "shop", "item_code", "description")
-    list_filter = ("channel", ("shop", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("channel_sku", "item_code", "description")
+class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
+    resource_classes = [SkuMappingResource]
+    list_display = ("channel_sku", "channel", "shop_or_all", "item_code", "description")
+    list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("channel_sku", "item_code", "description", "shop__code")
     list_select_related = ("shop",)
 
 
 @admin.register(BundleComponent)
-class BundleComponentAdmin(admin.ModelAdmin):
-    list_display = ("bundle_sku", "channel", "item_code", "quantity", "price_weight")
-    list_filter = ("channel",)
-    search_fields = ("bundle_sku", "item_code")
+class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
+    resource_classes = [BundleComponentResource]
+    list_display = ("bundle_sku", "channel", "shop_or_all", "item_code", "quantity", "price_weight")
+    list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("bundle_sku", "item_code", "shop__code")
+    list_select_related = ("shop",)
 
 
 @admin.register(TaxRateMapping)
-class TaxRateMappingAdmin(admin.ModelAdmin):
-    list_display = ("source_tax", "channel", "region", "usage", "tax_type")
-    list_filter = ("channel", "region", "usage")
-    search_fields = ("source_tax", "tax_type")
+class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
+    resource_classes = [TaxRateMappingResource]
+    list_display = ("source_tax", "channel", "shop_or_all", "region", "usage", "tax_type")
+    list_filter = ("channel", ScopeFilter, "region", "usage", ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("source_tax", "tax_type", "shop__code")
+    list_select_related = ("shop",)
 
 
 @admin.register(UnitOfMeasureConversion)
