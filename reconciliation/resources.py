@@ -12,6 +12,7 @@ accepted or refused for the same reasons on both paths. Rules shared by every sh
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -615,6 +616,14 @@ def validate_item_code(value: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Organisations:
+    """Where a map row's Xero codes are checked."""
+
+    named: list[tuple[str, OrgSettings | None]]  # (e.g. "Xero organisation Demo (shop tt-uk)", cached)
+    unconnected: list[str]  # codes of shops the row applies to that have no Xero organisation
+
+
 class OrderMapResource(SpreadsheetResource):
     """A map orders are invoiced with. A row with a shop is checked against that shop's Xero
     organisation; a channel-wide row against the organisation of every shop of its channel, since
@@ -625,7 +634,7 @@ class OrderMapResource(SpreadsheetResource):
     shop = fields.Field("shop", "shop", ShopCodeWidget())
 
     def before_import(self, dataset, **kwargs):
-        self._organisations: dict[tuple, list[tuple[str, OrgSettings | None]]] = {}
+        self._organisations: dict[tuple, Organisations] = {}
         super().before_import(dataset, **kwargs)
 
     def shops_of(self, instance):
@@ -634,16 +643,19 @@ class OrderMapResource(SpreadsheetResource):
             return [instance.shop]
         return Shop.objects.filter(channel=instance.channel).select_related("xero_connection")
 
-    def organisations(self, instance) -> list[tuple[str, OrgSettings | None]]:
-        """(how to name it, its cached settings or None) per organisation the row posts into."""
+    def organisations(self, instance) -> "Organisations":
+        """The organisations the row posts into, each named with its shops, and its shops that have
+        no organisation yet (once per scope: a sheet repeats the same few scopes)."""
         key = (instance.channel, instance.shop_id, getattr(instance, "region", ""))
         if key not in self._organisations:
-            shops = self.shops_of(instance)
             found: dict[int, tuple[XeroConnection, list[str]]] = {}
-            for each in shops:
-                if each.xero_connection is not None:
-                    found.setdefault(each.xero_connection.pk, (each.xero_connection, []))[1].append(each.code)
-            self._organisations[key] = [
+            unconnected = []
+            for shop in self.shops_of(instance):
+                if shop.xero_connection is None:
+                    unconnected.append(shop.code)
+                else:
+                    found.setdefault(shop.xero_connection.pk, (shop.xero_connection, []))[1].append(shop.code)
+            named = [
                 (
                     f"Xero organisation {conn.organisation_name or conn.name} "
                     f"(shop{'s' if len(codes) > 1 else ''} {', '.join(sorted(codes))})",
@@ -651,24 +663,31 @@ class OrderMapResource(SpreadsheetResource):
                 )
                 for conn, codes in found.values()
             ]
+            self._organisations[key] = Organisations(named, sorted(unconnected))
         return self._organisations[key]
 
     def xero_errors(self, instance, column: str, cached: str, problem) -> dict[str, str]:
-        """`problem(org, label)` -> a message or None, for each organisation with `cached` read."""
+        """`problem(org, label)` -> a message or None, for each organisation that has read `cached`
+        ("items" or "tax_rates") from Xero; the others are named in a warning."""
         messages, unchecked = [], []
         organisations = self.organisations(instance)
-        for label, org in organisations:
+        for label, org in organisations.named:
             if org is None or getattr(org, cached) is None:
-                unchecked.append(label)
+                unchecked.append(f"{label} has not read its {cached.replace('_', ' ')} from Xero yet")
             elif message := problem(org, label):
                 messages.append(message)
-        if not organisations:
-            where = f"shop {instance.shop.code}" if instance.shop else "no shop it applies to"
-            unchecked.append(f"{where} has no Xero organisation, so it")
+        if organisations.unconnected:
+            codes = organisations.unconnected
+            unchecked.append(
+                f"shop{'s' if len(codes) > 1 else ''} {', '.join(codes)} "
+                f"{'have' if len(codes) > 1 else 'has'} no Xero organisation"
+            )
+        elif not organisations.named:
+            region = f" in {instance.region}" if getattr(instance, "region", "") else ""
+            unchecked.append(f"no {instance.channel} shop{region} yet")
         if unchecked:
             self.warnings.append(
-                f"row {self.sheet_row}: {column}: not checked against Xero: {'; '.join(unchecked)} "
-                f"has no {cached.replace('_', ' ')} read from Xero yet (refresh the connection)"
+                f"row {self.sheet_row}: {column}: not checked against Xero: {'; '.join(unchecked)}"
             )
         return {column: "; ".join(messages)} if messages else {}
 

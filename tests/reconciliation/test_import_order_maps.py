@@ -118,15 +118,18 @@ def test_a_channel_wide_row_needs_the_item_in_every_organisation_of_the_channel(
 def test_items_never_read_from_xero_are_accepted_with_a_warning(tmp_path):
     shops()
     organisation("tt-uk", "Demo UK Ltd")  # connected, but GET /Items has not been read yet
-    text = "channel,shop,external_sku,item_code,description\ntiktok,tt-uk,MUG-BLUE,MUG-BLU,\n"
+    text = "channel,shop,external_sku,item_code,description\n"
+    text += "tiktok,tt-uk,MUG-BLUE,MUG-BLU,\ntiktok,,MUG-WHITE,MUG-WHT,\n"
 
     out, err = run("skus", write_csv(tmp_path, text))
 
-    assert out.strip() == "skus: 1 created, 0 updated, 0 unchanged"
-    assert err.strip() == (
-        "warning: row 2: item_code: not checked against Xero: Xero organisation Demo UK Ltd "
-        "(shop tt-uk) has no items read from Xero yet (refresh the connection)"
-    )
+    assert out.strip() == "skus: 2 created, 0 updated, 0 unchanged"
+    not_read = "Xero organisation Demo UK Ltd (shop tt-uk) has not read its items from Xero yet"
+    assert err.splitlines() == [
+        f"warning: row 2: item_code: not checked against Xero: {not_read}",
+        # a channel-wide row applies to tt-us too, which has no organisation to check against
+        f"warning: row 3: item_code: not checked against Xero: {not_read}; shop tt-us has no Xero organisation",
+    ]
 
 
 def test_code_cells_a_spreadsheet_reinterpreted_are_refused(organisations, tmp_path):
