@@ -21,7 +21,18 @@ from reconciliation.resources import (
 )
 
 
-class ComponentMappingForm(forms.ModelForm):
+class ShopOnChannelForm(forms.ModelForm):
+    """A map row's shop must be on the row's channel, as in a spreadsheet import."""
+
+    def clean(self):
+        cleaned = super().clean()
+        message = shop_channel_error(cleaned.get("channel", ""), cleaned.get("shop"))
+        if message:
+            self.add_error("shop", message)
+        return cleaned
+
+
+class ComponentMappingForm(ShopOnChannelForm):
     """The same rules as a spreadsheet import (reconciliation/resources.py)."""
 
     class Meta:
@@ -41,13 +52,6 @@ class ComponentMappingForm(forms.ModelForm):
         value = self.cleaned_data["component"].strip()
         component_name(value)
         return value
-
-    def clean(self):
-        cleaned = super().clean()
-        message = shop_channel_error(cleaned.get("channel", ""), cleaned.get("shop"))
-        if message:
-            self.add_error("shop", message)
-        return cleaned
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -97,6 +101,7 @@ class ShopOrAll:
 
 @admin.register(SkuMapping)
 class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
+    form = forms.modelform_factory(SkuMapping, form=ShopOnChannelForm, fields="__all__")
     resource_classes = [SkuMappingResource]
     list_display = ("channel_sku", "channel", "shop_or_all", "item_code", "description")
     list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
@@ -106,6 +111,7 @@ class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
 
 @admin.register(BundleComponent)
 class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
+    form = forms.modelform_factory(BundleComponent, form=ShopOnChannelForm, fields="__all__")
     resource_classes = [BundleComponentResource]
     list_display = ("bundle_sku", "channel", "shop_or_all", "item_code", "quantity", "price_weight")
     list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
@@ -115,6 +121,7 @@ class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
 
 @admin.register(TaxRateMapping)
 class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
+    form = forms.modelform_factory(TaxRateMapping, form=ShopOnChannelForm, fields="__all__")
     resource_classes = [TaxRateMappingResource]
     list_display = ("source_tax", "channel", "shop_or_all", "region", "usage", "tax_type")
     list_filter = ("channel", ScopeFilter, "region", "usage", ("shop", admin.RelatedOnlyFieldListFilter))

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from reconciliation.imports import mappings_import
-from reconciliation.models import ComponentMapping, Shop, SkuMapping
+from reconciliation.models import ComponentMapping, Shop, SkuMapping, TaxRateMapping
 from reconciliation.resources import RESOURCES, ComponentMappingResource, ShopResource
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mappings"
@@ -195,3 +195,16 @@ def test_operations_imports_the_sku_map_through_the_admin_with_the_same_rules(cl
         ("MUG-WHITE", "MUG-WHT"),
         ("MUG-WHITE", "MUG-WHT-UK"),
     ]
+
+
+def test_the_admin_refuses_a_tax_row_for_a_shop_of_another_channel(client):
+    mappings_import(kind="shops", path=FIXTURES / "shops.csv", dry_run=False)
+    client.force_login(staff("otto", "Operations"))
+    row = {"channel": "amazon_vendor", "shop": Shop.objects.get(code="tt-uk").pk, "region": "GB"}
+    row |= {"source_tax": "*", "usage": "sales", "tax_type": "OUTPUT2"}
+
+    response = client.post(reverse("admin:reconciliation_taxratemapping_add"), row)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "shop tt-uk is on channel tiktok, not amazon_vendor" in response.content.decode()
+    assert not TaxRateMapping.objects.exists()
