@@ -643,7 +643,7 @@ class OrderMapResource(SpreadsheetResource):
             return [instance.shop]
         return Shop.objects.filter(channel=instance.channel).select_related("xero_connection")
 
-    def organisations(self, instance) -> "Organisations":
+    def organisations(self, instance) -> Organisations:
         """The organisations the row posts into, each named with its shops, and its shops that have
         no organisation yet (once per scope: a sheet repeats the same few scopes)."""
         key = (instance.channel, instance.shop_id, getattr(instance, "region", ""))

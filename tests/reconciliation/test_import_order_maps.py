@@ -289,3 +289,14 @@ def test_the_service_counts_order_maps_like_the_other_kinds(organisations):
 
     assert (report.created, report.errors, report.saved) == (4, [], False)
     assert TaxRateMapping.objects.count() == 0
+
+
+def test_a_bundle_is_weighed_as_a_whole_also_in_a_dry_run(organisations, tmp_path):
+    text = "channel,shop,bundle_sku,item_code,quantity,price_weight\n"
+    text += "tiktok,,SET,MUG-WHT,1,0\ntiktok,,SET,TEE-1,1,3\n"  # a free mug with the T-shirt
+
+    out, err = run("bundles", write_csv(tmp_path, text), "--dry-run")
+
+    assert out.strip() == "bundles: 2 created, 0 updated, 0 unchanged (dry run, nothing saved)"
+    assert err == ""
+    assert BundleComponent.objects.count() == 0
