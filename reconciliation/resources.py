@@ -12,10 +12,13 @@ accepted or refused for the same reasons on both paths. Rules shared by every sh
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import available_timezones
 
+import openpyxl
 import tablib
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -26,8 +29,20 @@ from import_export.results import Result, RowResult
 
 from reconciliation.domain import tiktok_normalise
 from reconciliation.domain.tiktok_time import shop_timezone
-from reconciliation.models import ComponentMapping, Shop, ShopConnection
+from reconciliation.models import (
+    BundleComponent,
+    ComponentMapping,
+    Shop,
+    ShopConnection,
+    SkuMapping,
+    TaxRateMapping,
+)
 from reconciliation.models.shops import Channel, shop_id_conflict
+from reconciliation.models.xero import XeroConnection
+from reconciliation.planning.checks import CLASS_FLAG
+from reconciliation.planning.order_maps import SIDE_CLASS
+from reconciliation.planning.types import OrgSettings
+from reconciliation.selectors import org_settings
 
 # --- rules the admin forms enforce too -----------------------------------------------------------
 
@@ -115,7 +130,41 @@ class SpreadsheetCSV(base_formats.CSV):
         return dataset
 
 
-SPREADSHEET_FORMATS = {".csv": SpreadsheetCSV, ".xlsx": base_formats.XLSX}
+class Formula:
+    """An XLSX formula cell: the value Excel last calculated for it (None if a program wrote the file
+    and nothing calculated it), marked so that a code column can refuse it."""
+
+    __slots__ = ("formula", "value")
+
+    def __init__(self, value, formula: str):
+        self.value, self.formula = value, formula
+
+
+class SpreadsheetXLSX(base_formats.XLSX):
+    """XLSX as django-import-export reads it (the first sheet, calculated values), with formula cells
+    marked as Formula: a code typed as `=A2` or `="00123"` is not a code an operator can read."""
+
+    def create_dataset(self, in_stream):
+        values = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=True).active
+        cells = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=False).active
+        rows = [
+            [
+                Formula(v.value, str(c.value)) if c.data_type == "f" else v.value
+                for v, c in zip(value_row, cell_row, strict=False)
+            ]
+            for value_row, cell_row in zip(values.iter_rows(), cells.iter_rows(), strict=False)
+        ]
+        dataset = tablib.Dataset()
+        if not rows:
+            return dataset  # refused by SpreadsheetResource.before_import: no header row
+        width = max(len(row) for row in rows)
+        dataset.headers = rows[0] + [None] * (width - len(rows[0]))
+        for row in rows[1:]:
+            dataset.append(row + [None] * (width - len(row)))
+        return dataset
+
+
+SPREADSHEET_FORMATS = {".csv": SpreadsheetCSV, ".xlsx": SpreadsheetXLSX}
 
 
 # --- widgets ---------------------------------------------------------------------------------------
@@ -159,6 +208,59 @@ class ValidatedWidget(widgets.CharWidget):
         return value
 
 
+class CodeText(str):
+    """A code cell as text, with why it cannot be trusted as typed (see _code_cell)."""
+
+    problem = ""
+
+
+class CodeWidget(ValidatedWidget):
+    """A code that must reach Xero exactly as typed (item codes, SKUs, tax types): a cell the
+    spreadsheet stored as a number, date, TRUE/FALSE or formula is refused, not converted."""
+
+    def clean(self, value, row=None, **kwargs):
+        problem = getattr(value, "problem", "")
+        if problem:
+            raise ValueError(problem)
+        return super().clean(value, row, **kwargs)
+
+
+class WholeNumberWidget(widgets.Widget):
+    """A positive whole number (a count of units), stored as the model's Decimal."""
+
+    def clean(self, value, row=None, **kwargs):
+        number = _decimal(value)
+        if number is None or number < 1 or number != number.to_integral_value():
+            raise ValueError(f"'{value}' is not a positive whole number")
+        return number
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else str(int(value))
+
+
+class WeightWidget(widgets.Widget):
+    """A number >= 0 (a price weight), stored as the model's Decimal."""
+
+    def clean(self, value, row=None, **kwargs):
+        number = _decimal(value)
+        if number is None:
+            raise ValueError(f"'{value}' is not a number")
+        if number < 0:
+            raise ValueError(f"'{value}' is negative; a price weight is 0 or more")
+        return number
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else format(value.normalize(), "f")
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 class ShopCodeWidget(widgets.ForeignKeyWidget):
     """A shop by its code; blank means none (a channel-wide row)."""
 
@@ -200,6 +302,8 @@ class ColumnsError(ValueError):
 
 def _cell(value) -> str:
     """Every cell as trimmed text: spreadsheets hand back numbers (4000, 4000.0), dates and None."""
+    if isinstance(value, Formula):
+        return _cell(value.value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -211,6 +315,26 @@ def _cell(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
+
+
+def _code_cell(value) -> str:
+    """A code column's cell as text, marked (CodeText.problem) when the spreadsheet did not keep it
+    as typed text: a number has lost its leading zeros and any digit past the 15th (TikTok sku_ids
+    have 19), a date or TRUE/FALSE was a code the spreadsheet reinterpreted, a formula is not a code."""
+    text = _cell(value)
+    if isinstance(value, Formula):
+        text, problem = value.formula, "is a formula; type the code itself"
+    elif isinstance(value, bool):
+        problem = "is a TRUE/FALSE cell, not a code"
+    elif isinstance(value, (date, datetime)):
+        problem = "is a date cell (the spreadsheet read the code as a date)"
+    elif isinstance(value, (int, float, Decimal)):
+        problem = "is a number cell, which drops leading zeros and digits past the 15th"
+    else:
+        return text
+    marked = CodeText(text)
+    marked.problem = f"'{text}' {problem}: format the column as Text and type the code again"
+    return marked
 
 
 def _header(value) -> str:
@@ -226,11 +350,14 @@ class SpreadsheetResource(resources.ModelResource):
 
     required_columns: tuple[str, ...] = ()
     optional_columns: tuple[str, ...] = ()
+    # Columns holding codes Xero or the channel match exactly (see _code_cell).
+    code_columns: tuple[str, ...] = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.warnings: list[str] = []
         self._first_row_of_key: dict[tuple, int] = {}
+        self.sheet_row = 0  # the row being imported, as the spreadsheet numbers it
 
     @classmethod
     def get_result_class(cls):
@@ -260,7 +387,8 @@ class SpreadsheetResource(resources.ModelResource):
         """Normalise headers and cells in place; refuse the file if its columns are wrong."""
         self.warnings, self._first_row_of_key = [], {}
         headers = [_header(h) for h in (dataset.headers or [])]
-        rows = [[_cell(v) for v in row] for row in dataset]
+        codes = {i for i, h in enumerate(headers) if h in self.code_columns}
+        rows = [[_code_cell(v) if i in codes else _cell(v) for i, v in enumerate(row)] for row in dataset]
         while rows and _is_blank(rows[-1]):
             rows.pop()
         problems = [] if headers else ["the file has no header row"]
@@ -288,7 +416,7 @@ class SpreadsheetResource(resources.ModelResource):
 
     def before_import_row(self, row, **kwargs):
         # Two rows for one key would silently overwrite each other inside the same import.
-        sheet_row = kwargs["row_number"] + 1
+        sheet_row = self.sheet_row = kwargs["row_number"] + 1
         first = self._first_row_of_key.setdefault(self._key(row), sheet_row)
         if first != sheet_row:
             columns = [self.fields[name].column_name for name in self.get_import_id_fields()]
@@ -323,7 +451,12 @@ class SpreadsheetResource(resources.ModelResource):
         errors = dict(import_validation_errors or {})
         for field, message in self.row_errors(instance).items():
             errors.setdefault(field, ValidationError(message))
-        super().validate_instance(instance, errors, validate_unique)
+        try:
+            super().validate_instance(instance, errors, validate_unique)
+        except ValidationError as exc:
+            # Errors are keyed by model field; the operator reads the sheet's column names.
+            columns = {f.attribute: f.column_name for f in self.fields.values() if f.attribute}
+            raise ValidationError({columns.get(k, k): v for k, v in exc.error_dict.items()}) from None
 
 
 POSTING_SETTINGS_PERMISSION = "reconciliation.change_posting_settings"
@@ -470,8 +603,247 @@ class ComponentMappingResource(SpreadsheetResource):
             self.warnings.append(f"row {kwargs['row_number'] + 1}: component: {warning}")
 
 
-# kind -> resource; later: skus, bundles, tax_rates, uoms.
+# --- order maps (DESIGN.md 4.5): codes checked against the organisation's cached Items / TaxRates --
+
+
+MAX_ITEM_CODE = 30  # Xero's limit on an item code (planning/order_maps.py checks it again)
+
+
+def validate_item_code(value: str) -> None:
+    if len(value) > MAX_ITEM_CODE:
+        raise ValidationError(
+            f"Xero item codes are at most {MAX_ITEM_CODE} characters; '{value}' has {len(value)}"
+        )
+
+
+@dataclass(frozen=True)
+class Organisations:
+    """Where a map row's Xero codes are checked."""
+
+    named: list[tuple[str, OrgSettings | None]]  # (e.g. "Xero organisation Demo (shop tt-uk)", cached)
+    unconnected: list[str]  # codes of shops the row applies to that have no Xero organisation
+
+
+class OrderMapResource(SpreadsheetResource):
+    """A map orders are invoiced with. A row with a shop is checked against that shop's Xero
+    organisation; a channel-wide row against the organisation of every shop of its channel, since
+    it applies to all of them. What a shop's organisation has not cached yet is accepted with a
+    warning that says it was not checked (the planner checks it again before anything is sent)."""
+
+    channel = fields.Field("channel", "channel", ChoiceWidget(Channel.choices))
+    shop = fields.Field("shop", "shop", ShopCodeWidget())
+
+    def before_import(self, dataset, **kwargs):
+        self._organisations: dict[tuple, Organisations] = {}
+        super().before_import(dataset, **kwargs)
+
+    def shops_of(self, instance):
+        """The shops a row applies to: its own, or every shop of its channel."""
+        if instance.shop is not None:
+            return [instance.shop]
+        return Shop.objects.filter(channel=instance.channel).select_related("xero_connection")
+
+    def organisations(self, instance) -> Organisations:
+        """The organisations the row posts into, each named with its shops, and its shops that have
+        no organisation yet (once per scope: a sheet repeats the same few scopes)."""
+        key = (instance.channel, instance.shop_id, getattr(instance, "region", ""))
+        if key not in self._organisations:
+            found: dict[int, tuple[XeroConnection, list[str]]] = {}
+            unconnected = []
+            for shop in self.shops_of(instance):
+                if shop.xero_connection is None:
+                    unconnected.append(shop.code)
+                else:
+                    found.setdefault(shop.xero_connection.pk, (shop.xero_connection, []))[1].append(shop.code)
+            named = [
+                (
+                    f"Xero organisation {conn.organisation_name or conn.name} "
+                    f"(shop{'s' if len(codes) > 1 else ''} {', '.join(sorted(codes))})",
+                    org_settings(conn),
+                )
+                for conn, codes in found.values()
+            ]
+            self._organisations[key] = Organisations(named, sorted(unconnected))
+        return self._organisations[key]
+
+    def xero_errors(self, instance, column: str, cached: str, problem) -> dict[str, str]:
+        """`problem(org, label)` -> a message or None, for each organisation that has read `cached`
+        ("items" or "tax_rates") from Xero; the others are named in a warning."""
+        messages, unchecked = [], []
+        organisations = self.organisations(instance)
+        for label, org in organisations.named:
+            if org is None or getattr(org, cached) is None:
+                unchecked.append(f"{label} has not read its {cached.replace('_', ' ')} from Xero yet")
+            elif message := problem(org, label):
+                messages.append(message)
+        if organisations.unconnected:
+            codes = organisations.unconnected
+            unchecked.append(
+                f"shop{'s' if len(codes) > 1 else ''} {', '.join(codes)} "
+                f"{'have' if len(codes) > 1 else 'has'} no Xero organisation"
+            )
+        elif not organisations.named:
+            region = f" in {instance.region}" if getattr(instance, "region", "") else ""
+            unchecked.append(f"no {instance.channel} shop{region} yet")
+        if unchecked:
+            self.warnings.append(
+                f"row {self.sheet_row}: {column}: not checked against Xero: {'; '.join(unchecked)}"
+            )
+        return {column: "; ".join(messages)} if messages else {}
+
+    def item_errors(self, instance) -> dict[str, str]:
+        code = instance.item_code
+        if not code or len(code) > MAX_ITEM_CODE:
+            return {}
+
+        def missing(org: OrgSettings, label: str) -> str | None:
+            return (
+                None
+                if code in org.items
+                else f"{label} has no item {code}; create it in Xero or fix this row"
+            )
+
+        return self.xero_errors(instance, "item_code", "items", missing)
+
+    def row_errors(self, instance) -> dict[str, str]:
+        message = shop_channel_error(instance.channel, instance.shop)
+        if message:
+            return {"shop": message}  # the shop's organisation is not this row's to check against
+        return self.order_map_errors(instance)
+
+    def order_map_errors(self, instance) -> dict[str, str]:
+        return {}
+
+
+class SkuMappingResource(OrderMapResource):
+    required_columns = ("channel", "shop", "external_sku", "item_code", "description")
+    code_columns = ("external_sku", "item_code")
+
+    external_sku = fields.Field("channel_sku", "external_sku", CodeWidget())
+    item_code = fields.Field("item_code", "item_code", CodeWidget(validate_item_code))
+
+    class Meta:
+        model = SkuMapping
+        fields = ("channel", "shop", "external_sku", "item_code", "description")
+        export_order = fields
+        import_id_fields = ("channel", "shop", "external_sku")
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def order_map_errors(self, instance) -> dict[str, str]:
+        return self.item_errors(instance)
+
+
+class BundleComponentResource(OrderMapResource):
+    """One row per component; the rows of one (channel, shop, bundle_sku) are the bundle. A shop's
+    rows replace the channel-wide bundle of that SKU whole (models/mappings.py BundleComponent)."""
+
+    required_columns = ("channel", "shop", "bundle_sku", "item_code", "quantity", "price_weight")
+    code_columns = ("bundle_sku", "item_code")
+
+    bundle_sku = fields.Field("bundle_sku", "bundle_sku", CodeWidget())
+    item_code = fields.Field("item_code", "item_code", CodeWidget(validate_item_code))
+    quantity = fields.Field("quantity", "quantity", WholeNumberWidget())
+    price_weight = fields.Field("price_weight", "price_weight", WeightWidget())
+
+    class Meta:
+        model = BundleComponent
+        fields = ("channel", "shop", "bundle_sku", "item_code", "quantity", "price_weight")
+        export_order = fields
+        import_id_fields = ("channel", "shop", "bundle_sku", "item_code")
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        # The last sheet row of each bundle, where a bundle whose weights are all 0 is reported.
+        self._last_row: dict[tuple[str, str, str], int] = {}
+        for number, row in enumerate(dataset.dict, start=2):
+            self._last_row[self._bundle(row)] = number
+
+    @staticmethod
+    def _bundle(row) -> tuple[str, str, str]:
+        return (row.get("channel", "").lower(), row.get("shop", ""), row.get("bundle_sku", ""))
+
+    def order_map_errors(self, instance) -> dict[str, str]:
+        errors = self.item_errors(instance)
+        key = (instance.channel, instance.shop.code if instance.shop else "", instance.bundle_sku)
+        if self._last_row.get(key) == self.sheet_row and not self._weighs_something(instance):
+            errors["price_weight"] = (
+                f"bundle {instance.bundle_sku}: its weights are all 0, so its price cannot be split; "
+                "give at least one component a weight above 0"
+            )
+        return errors
+
+    def _weighs_something(self, instance) -> bool:
+        """Whether the bundle as it stands after this file (its rows here and earlier in the file,
+        already saved in this transaction, and stored rows the file leaves alone) has a weight."""
+        stored = BundleComponent.objects.filter(
+            channel=instance.channel, shop=instance.shop, bundle_sku=instance.bundle_sku
+        ).exclude(item_code=instance.item_code)
+        weights = [row.price_weight * row.quantity for row in stored]
+        weights.append((instance.price_weight or 0) * (instance.quantity or 0))
+        return sum(weights) > 0
+
+
+class TaxRateMappingResource(OrderMapResource):
+    required_columns = ("channel", "shop", "region", "source_tax", "direction", "tax_type")
+    code_columns = ("tax_type",)
+
+    region = fields.Field("region", "region", ValidatedWidget(transform=str.upper))
+    direction = fields.Field("usage", "direction", ChoiceWidget(TaxRateMapping.Usage.choices))
+    tax_type = fields.Field("tax_type", "tax_type", CodeWidget())
+
+    class Meta:
+        model = TaxRateMapping
+        fields = ("channel", "shop", "region", "source_tax", "direction", "tax_type")
+        export_order = fields
+        import_id_fields = ("channel", "shop", "region", "source_tax", "direction")
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def shops_of(self, instance):
+        # The planner looks a tax rate up under the shop's region: a channel-wide GB row is only
+        # ever used by GB shops, so only their organisations need to have its tax type.
+        if instance.shop is not None:
+            return [instance.shop]
+        return super().shops_of(instance).filter(region=instance.region)
+
+    def order_map_errors(self, instance) -> dict[str, str]:
+        if instance.shop is not None and instance.region and instance.shop.region != instance.region:
+            self.warnings.append(
+                f"row {self.sheet_row}: region: shop {instance.shop.code} is in {instance.shop.region}, "
+                f"so this {instance.region} row never matches its orders"
+            )
+        tax_type, usage = instance.tax_type, instance.usage
+        if not tax_type or usage not in SIDE_CLASS:
+            return {}
+        account_class = SIDE_CLASS[usage]
+
+        def unusable(org: OrgSettings, label: str) -> str | None:
+            rate = org.tax_rates.get(tax_type)
+            if rate is None:
+                return f"{label} has no tax rate {tax_type}"
+            if rate.status != "ACTIVE":
+                return f"tax rate {tax_type} of {label} is {rate.status}, not ACTIVE"
+            if rate.can_apply_to and CLASS_FLAG.get(account_class) not in rate.can_apply_to:
+                return f"tax rate {tax_type} of {label} cannot be used on {account_class.lower()} lines ({usage})"
+            return None
+
+        return self.xero_errors(instance, "tax_type", "tax_rates", unusable)
+
+
+# kind -> resource; later: uoms.
 RESOURCES: dict[str, type[SpreadsheetResource]] = {
     "shops": ShopResource,
     "components": ComponentMappingResource,
+    "skus": SkuMappingResource,
+    "bundles": BundleComponentResource,
+    "tax_rates": TaxRateMappingResource,
 }

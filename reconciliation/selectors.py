@@ -61,22 +61,29 @@ def component_rules(shop: Shop) -> dict[str, ComponentRule]:
 
 def order_maps(shop: Shop) -> OrderMaps:
     """The SKU, bundle and tax-rate maps an order of the shop is invoiced with (DESIGN.md 4.5), as
-    the plain data planning/order_maps.py reads. SKU rows: channel-wide, overridden by the shop's
-    own (as component_rules). Bundle and tax-rate rows have no shop: they are channel-wide."""
-    return OrderMaps(sku=sku_map(shop), bundles=bundle_map(shop.channel), tax=tax_map(shop.channel))
+    the plain data planning/order_maps.py reads. Each map: channel-wide rows, overridden by the
+    shop's own (as component_rules)."""
+    return OrderMaps(sku=sku_map(shop), bundles=bundle_map(shop), tax=tax_map(shop))
+
+
+def _shop_rows_last(model, shop: Shop) -> list:
+    """The channel-wide rows of a map and the shop's own, the shop's last so they win."""
+    rows = model.objects.filter(Q(shop__isnull=True) | Q(shop=shop), channel=shop.channel)
+    return sorted(rows.order_by("id"), key=lambda r: r.shop_id is not None)
 
 
 def sku_map(shop: Shop) -> dict[str, str]:
-    rows = SkuMapping.objects.filter(Q(shop__isnull=True) | Q(shop=shop), channel=shop.channel)
-    found: dict[str, str] = {}
-    for row in sorted(rows, key=lambda r: r.shop_id is not None):  # shop rows last, so they win
-        found[row.channel_sku] = row.item_code
-    return found
+    return {row.channel_sku: row.item_code for row in _shop_rows_last(SkuMapping, shop)}
 
 
-def bundle_map(channel: str) -> dict[str, tuple[bundles.BundleComponent, ...]]:
+def bundle_map(shop: Shop) -> dict[str, tuple[bundles.BundleComponent, ...]]:
     found: dict[str, list[bundles.BundleComponent]] = {}
-    for row in BundleComponent.objects.filter(channel=channel).order_by("bundle_sku", "id"):
+    from_shop: set[str] = set()
+    for row in _shop_rows_last(BundleComponent, shop):
+        if row.shop_id is not None and row.bundle_sku not in from_shop:
+            # A shop's rows replace the channel-wide set for that bundle whole (models/mappings.py).
+            found[row.bundle_sku] = []
+            from_shop.add(row.bundle_sku)
         # The planner counts whole units; a fractional quantity becomes 0, which the bundle
         # check (bundles.bundle_map_problems) refuses by name instead of rounding it.
         quantity = int(row.quantity) if row.quantity == row.quantity.to_integral_value() else 0
@@ -86,9 +93,11 @@ def bundle_map(channel: str) -> dict[str, tuple[bundles.BundleComponent, ...]]:
     return {sku: tuple(parts) for sku, parts in found.items()}
 
 
-def tax_map(channel: str) -> dict[tuple[str, str, str, str], str]:
-    rows = TaxRateMapping.objects.filter(channel=channel)
-    return {(r.channel, r.region.upper(), r.source_tax, r.usage): r.tax_type for r in rows}
+def tax_map(shop: Shop) -> dict[tuple[str, str, str, str], str]:
+    return {
+        (r.channel, r.region.upper(), r.source_tax, r.usage): r.tax_type
+        for r in _shop_rows_last(TaxRateMapping, shop)
+    }
 
 
 def order_invoice_settings(shop: Shop) -> OrderInvoiceSettings:

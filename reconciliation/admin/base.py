@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
-from reconciliation.resources import SpreadsheetCSV
+from reconciliation.resources import SpreadsheetCSV, SpreadsheetXLSX
 
 PRE = '<pre style="white-space: pre-wrap">{}</pre>'
 
@@ -57,7 +57,7 @@ class ReadOnlyInline(admin.TabularInline):
 class SpreadsheetAdmin(ImportExportModelAdmin):
     """Import and export as CSV or XLSX through the same resources as `manage.py import_mappings`."""
 
-    import_formats = [SpreadsheetCSV, base_formats.XLSX]
+    import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
     export_formats = [base_formats.CSV, base_formats.XLSX]
 
     def has_import_permission(self, request):

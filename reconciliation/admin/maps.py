@@ -11,10 +11,28 @@ from reconciliation.models import (
     TaxRateMapping,
     UnitOfMeasureConversion,
 )
-from reconciliation.resources import ComponentMappingResource, component_name, shop_channel_error
+from reconciliation.resources import (
+    BundleComponentResource,
+    ComponentMappingResource,
+    SkuMappingResource,
+    TaxRateMappingResource,
+    component_name,
+    shop_channel_error,
+)
 
 
-class ComponentMappingForm(forms.ModelForm):
+class ShopOnChannelForm(forms.ModelForm):
+    """A map row's shop must be on the row's channel, as in a spreadsheet import."""
+
+    def clean(self):
+        cleaned = super().clean()
+        message = shop_channel_error(cleaned.get("channel", ""), cleaned.get("shop"))
+        if message:
+            self.add_error("shop", message)
+        return cleaned
+
+
+class ComponentMappingForm(ShopOnChannelForm):
     """The same rules as a spreadsheet import (reconciliation/resources.py)."""
 
     class Meta:
@@ -34,13 +52,6 @@ class ComponentMappingForm(forms.ModelForm):
         value = self.cleaned_data["component"].strip()
         component_name(value)
         return value
-
-    def clean(self):
-        cleaned = super().clean()
-        message = shop_channel_error(cleaned.get("channel", ""), cleaned.get("shop"))
-        if message:
-            self.add_error("shop", message)
-        return cleaned
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -82,26 +93,40 @@ class ComponentMappingAdmin(SpreadsheetAdmin):
         return f"{obj.tracking_category}: {obj.tracking_option}" if obj.tracking_category else ""
 
 
+class ShopOrAll:
+    @admin.display(description="shop", ordering="shop__code")
+    def shop_or_all(self, obj):
+        return obj.shop.code if obj.shop else f"every {obj.get_channel_display()} shop"
+
+
 @admin.register(SkuMapping)
-class SkuMappingAdmin(admin.ModelAdmin):
-    list_display = ("channel_sku", "channel", "shop", "item_code", "description")
-    list_filter = ("channel", ("shop", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("channel_sku", "item_code", "description")
+class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
+    form = forms.modelform_factory(SkuMapping, form=ShopOnChannelForm, fields="__all__")
+    resource_classes = [SkuMappingResource]
+    list_display = ("channel_sku", "channel", "shop_or_all", "item_code", "description")
+    list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("channel_sku", "item_code", "description", "shop__code")
     list_select_related = ("shop",)
 
 
 @admin.register(BundleComponent)
-class BundleComponentAdmin(admin.ModelAdmin):
-    list_display = ("bundle_sku", "channel", "item_code", "quantity", "price_weight")
-    list_filter = ("channel",)
-    search_fields = ("bundle_sku", "item_code")
+class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
+    form = forms.modelform_factory(BundleComponent, form=ShopOnChannelForm, fields="__all__")
+    resource_classes = [BundleComponentResource]
+    list_display = ("bundle_sku", "channel", "shop_or_all", "item_code", "quantity", "price_weight")
+    list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("bundle_sku", "item_code", "shop__code")
+    list_select_related = ("shop",)
 
 
 @admin.register(TaxRateMapping)
-class TaxRateMappingAdmin(admin.ModelAdmin):
-    list_display = ("source_tax", "channel", "region", "usage", "tax_type")
-    list_filter = ("channel", "region", "usage")
-    search_fields = ("source_tax", "tax_type")
+class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
+    form = forms.modelform_factory(TaxRateMapping, form=ShopOnChannelForm, fields="__all__")
+    resource_classes = [TaxRateMappingResource]
+    list_display = ("source_tax", "channel", "shop_or_all", "region", "usage", "tax_type")
+    list_filter = ("channel", ScopeFilter, "region", "usage", ("shop", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("source_tax", "tax_type", "shop__code")
+    list_select_related = ("shop",)
 
 
 @admin.register(UnitOfMeasureConversion)

@@ -40,8 +40,23 @@ class ComponentMapping(models.Model):
         return f"{self.component} -> {self.account_code}"
 
 
+def _per_shop_and_channel(name: str, *key: str) -> list[models.UniqueConstraint]:
+    """A key once per shop and once channel-wide (NULLs are distinct in a plain unique constraint)."""
+    return [
+        models.UniqueConstraint(
+            fields=["channel", "shop", *key], condition=Q(shop__isnull=False), name=f"{name}_unique_per_shop"
+        ),
+        models.UniqueConstraint(
+            fields=["channel", *key], condition=Q(shop__isnull=True), name=f"{name}_unique_per_channel"
+        ),
+    ]
+
+
 class SkuMapping(models.Model):
-    """Channel SKU (TikTok seller_sku / sku_id, Amazon ASIN or vendor code) -> Xero item code."""
+    """Channel SKU (TikTok seller_sku / sku_id, Amazon ASIN or vendor code) -> Xero item code.
+
+    A row with no shop applies to every shop of the channel; a shop row overrides it.
+    """
 
     channel = models.CharField(max_length=20, choices=Channel.choices)
     shop = models.ForeignKey("reconciliation.Shop", null=True, blank=True, on_delete=models.CASCADE)
@@ -51,18 +66,22 @@ class SkuMapping(models.Model):
 
     class Meta:
         ordering = ["channel", "channel_sku"]
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "shop", "channel_sku"], name="sku_map_unique"),
-        ]
+        constraints = _per_shop_and_channel("sku_map", "channel_sku")
 
     def __str__(self) -> str:
         return f"{self.channel_sku} -> {self.item_code}"
 
 
 class BundleComponent(models.Model):
-    """One component of a bundle SKU; the bundle price splits by price_weight (largest remainder)."""
+    """One component of a bundle SKU; the bundle price splits by price_weight (largest remainder).
+
+    Rows with no shop apply to every shop of the channel. A shop's rows for a bundle SKU replace the
+    channel-wide rows for that SKU as a whole set (they are not merged component by component): a
+    shop that sells the bundle with other contents must not inherit a channel-wide component.
+    """
 
     channel = models.CharField(max_length=20, choices=Channel.choices)
+    shop = models.ForeignKey("reconciliation.Shop", null=True, blank=True, on_delete=models.CASCADE)
     bundle_sku = models.CharField(max_length=100)
     item_code = models.CharField(max_length=30)
     quantity = models.DecimalField(max_digits=12, decimal_places=4)
@@ -71,7 +90,7 @@ class BundleComponent(models.Model):
     class Meta:
         ordering = ["channel", "bundle_sku", "item_code"]
         constraints = [
-            models.UniqueConstraint(fields=["channel", "bundle_sku", "item_code"], name="bundle_unique"),
+            *_per_shop_and_channel("bundle", "bundle_sku", "item_code"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="bundle_quantity_positive"),
             models.CheckConstraint(condition=Q(price_weight__gte=0), name="bundle_weight_not_negative"),
         ]
@@ -81,13 +100,17 @@ class BundleComponent(models.Model):
 
 
 class TaxRateMapping(models.Model):
-    """(channel, region, source tax name or rate, usage) -> Xero TaxType, checked against GET /TaxRates."""
+    """(channel, region, source tax name or rate, usage) -> Xero TaxType, checked against GET /TaxRates.
+
+    A row with no shop applies to every shop of the channel; a shop row overrides it.
+    """
 
     class Usage(models.TextChoices):
         SALES = "sales", "Sales"
         FEES = "fees", "Fees"
 
     channel = models.CharField(max_length=20, choices=Channel.choices)
+    shop = models.ForeignKey("reconciliation.Shop", null=True, blank=True, on_delete=models.CASCADE)
     region = models.CharField(max_length=8)
     source_tax = models.CharField(max_length=100, help_text="Tax name or rate as the channel reports it")
     usage = models.CharField(max_length=10, choices=Usage.choices)
@@ -95,11 +118,7 @@ class TaxRateMapping(models.Model):
 
     class Meta:
         ordering = ["channel", "region", "source_tax"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "region", "source_tax", "usage"], name="tax_map_unique"
-            ),
-        ]
+        constraints = _per_shop_and_channel("tax_map", "region", "source_tax", "usage")
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.region} {self.source_tax} ({self.usage}) -> {self.tax_type}"

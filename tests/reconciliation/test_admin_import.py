@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from reconciliation.imports import mappings_import
-from reconciliation.models import ComponentMapping, Shop
-from reconciliation.resources import ComponentMappingResource, ShopResource
+from reconciliation.models import ComponentMapping, Shop, SkuMapping, TaxRateMapping
+from reconciliation.resources import RESOURCES, ComponentMappingResource, ShopResource
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mappings"
 IMPORT = "admin:reconciliation_shop_import"
@@ -142,3 +142,69 @@ def test_an_exported_sheet_imports_back_unchanged(tmp_path, kind, resource):
     assert (report.created, report.updated) == (0, 0)
     assert report.unchanged == {"shops": 2, "components": 5}[kind]
     assert ComponentMapping.objects.count() == 5
+
+
+ORDER_MAPS = [
+    ("skus", "skumapping", 3),
+    ("bundles", "bundlecomponent", 3),
+    ("tax_rates", "taxratemapping", 4),
+]
+
+
+@pytest.mark.parametrize("kind,model,rows", ORDER_MAPS)
+@pytest.mark.parametrize("file_format", [CSV, XLSX])
+def test_an_order_map_exported_from_the_admin_imports_back_unchanged(
+    client, tmp_path, kind, model, rows, file_format
+):
+    mappings_import(kind="shops", path=FIXTURES / "shops.csv", dry_run=False)
+    assert mappings_import(kind=kind, path=FIXTURES / f"{kind}.csv", dry_run=False).created == rows
+    client.force_login(staff("audrey", "Auditor"))
+    resource = RESOURCES[kind]
+    fields = {f"{resource.__name__.lower()}_{name}": "on" for name in resource.columns()}
+
+    response = client.post(
+        reverse(f"admin:reconciliation_{model}_export"), {"resource": "0", "format": file_format, **fields}
+    )
+
+    assert response.status_code == 200
+    exported = tmp_path / f"{kind}.{'csv' if file_format == CSV else 'xlsx'}"
+    exported.write_bytes(response.content)
+    report = mappings_import(kind=kind, path=exported, dry_run=False)
+    assert report.errors == []
+    assert (report.created, report.updated, report.unchanged) == (0, 0, rows)
+
+
+def test_operations_imports_the_sku_map_through_the_admin_with_the_same_rules(client):
+    mappings_import(kind="shops", path=FIXTURES / "shops.csv", dry_run=False)
+    client.force_login(staff("otto", "Operations"))
+    url = reverse("admin:reconciliation_skumapping_import")
+
+    bad = client.post(
+        url, {"resource": "0", "format": CSV, "import_file": upload(FIXTURES / "skus_bad_rows.csv")}
+    )
+    good = client.post(url, {"resource": "0", "format": CSV, "import_file": upload(FIXTURES / "skus.csv")})
+    client.post(
+        reverse("admin:reconciliation_skumapping_process_import"),
+        {**good.context["confirm_form"].initial, "confirm": "Confirm import"},
+    )
+
+    assert bad.context.get("confirm_form") is None
+    assert [row.number for row in bad.context["result"].invalid_rows] == [3]  # over 30 characters
+    assert sorted(SkuMapping.objects.values_list("channel_sku", "item_code")) == [
+        ("1729382256910270001", "TEE-1"),
+        ("MUG-WHITE", "MUG-WHT"),
+        ("MUG-WHITE", "MUG-WHT-UK"),
+    ]
+
+
+def test_the_admin_refuses_a_tax_row_for_a_shop_of_another_channel(client):
+    mappings_import(kind="shops", path=FIXTURES / "shops.csv", dry_run=False)
+    client.force_login(staff("otto", "Operations"))
+    row = {"channel": "amazon_vendor", "shop": Shop.objects.get(code="tt-uk").pk, "region": "GB"}
+    row |= {"source_tax": "*", "usage": "sales", "tax_type": "OUTPUT2"}
+
+    response = client.post(reverse("admin:reconciliation_taxratemapping_add"), row)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "shop tt-uk is on channel tiktok, not amazon_vendor" in response.content.decode()
+    assert not TaxRateMapping.objects.exists()

@@ -12,6 +12,7 @@ from django.core.management import call_command, execute_from_command_line
 
 from reconciliation import selectors
 from reconciliation.demo.scenario import sandbox_xero_connection
+from reconciliation.imports import mappings_import
 from reconciliation.models import BundleComponent, ComponentMapping, Shop, SkuMapping, TaxRateMapping
 from reconciliation.planning.types import PlannedDocument
 from reconciliation.services.organisation import organisation_refresh
@@ -279,6 +280,24 @@ def test_the_shops_own_sku_row_overrides_the_channel_row(us_shop):
         if "hoodie" in line["Description"].lower()
     )
     assert code == 0 and hoodie["ItemCode"] == "HOODIE-US"
+
+
+def test_an_imported_shop_tax_row_is_the_one_the_invoice_lines_carry(us_shop, tmp_path):
+    us_shop.line_amount_types = "Exclusive"  # a seller's own tax: the tax-rate map is read
+    us_shop.save()
+    sheet = tmp_path / "tax_rates.csv"
+    sheet.write_text(
+        "channel,shop,region,source_tax,direction,tax_type\n"
+        "tiktok,,US,*,sales,CHANNELTAX\n"
+        "tiktok,tt-us,US,*,sales,SHOPTAX\n"
+    )
+    assert mappings_import(kind="tax_rates", path=sheet, dry_run=False).created == 2
+
+    code, output, _ = preview()
+
+    invoice = output["documents"][0]["payload"]
+    assert code == 0 and len(invoice["LineItems"]) > 1
+    assert {line["TaxType"] for line in invoice["LineItems"]} == {"SHOPTAX"}
 
 
 def test_the_shops_order_invoice_settings_reach_the_planner(us_shop):
