@@ -18,7 +18,14 @@ from django_q.conf import Conf
 from connectors.sandbox_server import state_load, state_save
 from reconciliation import selectors, transports
 from reconciliation.demo import live
-from reconciliation.demo.scenario import DEMO_PASSWORD, demo_build, demo_faults, demo_run, demo_users
+from reconciliation.demo.scenario import (
+    DEMO_PASSWORD,
+    demo_build,
+    demo_faults,
+    demo_orders_later,
+    demo_run,
+    demo_users,
+)
 from reconciliation.models import XeroAttempt, XeroPosting
 from reconciliation.reporting import order_document_lines, reconciliation_lines, summary_lines
 
@@ -127,6 +134,8 @@ class Command(BaseCommand):
             self._start(processes, ports, files)
             self.stdout.write("Running the sync through the django-q2 cluster ...")
             live.scenario_run(demo.shop.pk)
+            if demo.orders is not None:
+                self._orders_live(demo, processes, ports, files)
             self._summary(demo, state_load("xero", files["xero"]))
             self._instructions(ports, users)
             self._watch(processes)
@@ -141,10 +150,24 @@ class Command(BaseCommand):
                 f"Stopped {', '.join(processes.children)}" + (f"; still running: {left}" if left else "")
             )
 
-    def _start(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
-        processes.start(
-            "xero-sandbox", "sandbox_serve", "xero", "--port", str(ports.xero), "--state", str(files["xero"])
+    def _orders_live(self, demo, processes: live.Processes, ports: live.Ports, files: dict) -> None:
+        """The order shop's two rounds through the cluster. Between them TikTok moves on: the TikTok
+        sandbox server is stopped (it saves its state), the cancellation, the return and statement 2
+        are added to that state, and the server serves it again (DESIGN.md 7: state survives a restart)."""
+        self.stdout.write(f"Running {demo.orders.shop.code}'s first sync through the cluster ...")
+        live.scenario_run(demo.orders.shop.pk)
+        processes.stop_one("tiktok-sandbox")
+        tiktok = state_load("tiktok", files["tiktok"])
+        demo_orders_later(tiktok, demo.orders)
+        state_save("tiktok", tiktok, files["tiktok"])
+        self._start_tiktok(processes, ports, files)
+        live.wait_for_ports(processes, {"tiktok-sandbox": ports.tiktok})
+        self.stdout.write(
+            "TikTok moved on (a cancellation, a return, statement 2); the second sync through the cluster ..."
         )
+        live.scenario_run(demo.orders.shop.pk)
+
+    def _start_tiktok(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
         processes.start(
             "tiktok-sandbox",
             "sandbox_serve",
@@ -154,6 +177,12 @@ class Command(BaseCommand):
             "--state",
             str(files["tiktok"]),
         )
+
+    def _start(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
+        processes.start(
+            "xero-sandbox", "sandbox_serve", "xero", "--port", str(ports.xero), "--state", str(files["xero"])
+        )
+        self._start_tiktok(processes, ports, files)
         processes.start("qcluster", "qcluster")
         processes.start("web", "runserver", "--noreload", f"127.0.0.1:{ports.web}")
         live.wait_for_ports(
