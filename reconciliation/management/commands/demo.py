@@ -1,4 +1,5 @@
-"""Set up the demo shop and Xero organisation in the sandboxes, run a sync, print a summary.
+"""Set up the demo shops (statement journal, order invoices) and their Xero organisations in the
+sandboxes, run the syncs, print a summary.
 
 Without --live everything runs in this process (the in-process sandboxes; tests use this). With
 --live (`make demo`) the sandboxes are HTTP servers, a django-q2 cluster runs the tasks and the
