@@ -19,12 +19,29 @@ def summary_lines(summary: dict) -> list[str]:
 
 def reconciliation_lines(rows: list[dict]) -> list[str]:
     lines = [
-        "Payouts through the clearing account (residue = deposit - reserve on the receipt - journals posted through clearing)",
-        "  payout               paid         deposit  statements     posted  receive   residue",
+        "Payouts through the clearing account (residue = deposit - reserve on the receipt - journals and "
+        "payments posted through clearing)",
+        "  payout               paid       currency   deposit  statements     posted  receive   residue",
     ]
     for r in rows:
         lines.append(
-            f"  {r['payout']:<20} {r['paid_date']!s:<10} {r['deposit']:>9} {r['statements_total']:>11}"
+            f"  {r['payout']:<20} {r['paid_date']!s:<10} {r['currency']:<8} {r['deposit']:>9} {r['statements_total']:>11}"
             f" {r['posted_to_clearing']:>10}  {r['receive']:<8} {r['residue']:>8}"
         )
     return lines
+
+
+def order_document_lines(posted: dict[str, int]) -> list[str]:
+    """What posting mode "order invoices" put in Xero, from selectors.posted_by_purpose."""
+    invoices, credits = posted.get("order_invoice", 0), posted.get("order_credit_note", 0)
+    paid, refunded = posted.get("order_payment", 0), posted.get("credit_note_refund", 0)
+    return [
+        "Order documents in Xero",
+        f"  invoices posted: {invoices}",
+        f"  credit notes posted: {credits} (allocated to their invoice: "
+        f"{posted.get('order_credit_allocation', 0)}, refunded out of clearing: {refunded})",
+        f"  payments posted: {paid + refunded} (invoices paid into clearing: {paid}, credit notes "
+        f"refunded out of clearing: {refunded})",
+        f"  fees journals posted: {posted.get('order_settlement_journal', 0)}",
+        f"  bank receipts (RECEIVE) posted: {posted.get('payout_receive', 0)}",
+    ]

@@ -186,24 +186,41 @@ def sync_summary(shops=None) -> dict:
     }
 
 
+# Payments through clearing in posting mode "order invoices" (planning/order_settlement.py): an
+# invoice's payment moves money into clearing, a credit note's refund moves it out.
+PAYMENT_SIGNS = {"order_payment": Decimal("1"), "credit_note_refund": Decimal("-1")}
+
+
 def clearing_movement(shop: Shop, statement_ids: list[int]) -> Decimal:
-    """What the posted statement journals moved the clearing account by."""
+    """What the statements' posted journals and payments moved the clearing account by."""
     total = Decimal("0")
     postings = XeroPosting.objects.filter(
         source_type=ContentType.objects.get_for_model(Statement),
         source_id__in=statement_ids,
         state=XeroPosting.State.POSTED,
-        kind=XeroPosting.Kind.MANUAL_JOURNAL,
+    ).filter(
+        Q(kind=XeroPosting.Kind.MANUAL_JOURNAL) | Q(kind=XeroPosting.Kind.PAYMENT, purpose__in=PAYMENT_SIGNS)
     )
     for posting in postings:
+        if posting.kind == XeroPosting.Kind.PAYMENT:
+            if posting.payload["Account"]["Code"] == shop.clearing_account:
+                total += PAYMENT_SIGNS[posting.purpose] * Decimal(str(posting.payload["Amount"]))
+            continue
         for line in posting.payload["JournalLines"]:
             if line["AccountCode"] == shop.clearing_account:
                 total += Decimal(str(line["LineAmount"]))
     return total
 
 
+def posted_by_purpose(shop: Shop) -> dict[str, int]:
+    """How many of the shop's documents Xero has, by purpose (order_invoice, order_payment, ...)."""
+    posted = XeroPosting.objects.filter(shop=shop, state=XeroPosting.State.POSTED)
+    return dict(posted.values_list("purpose").annotate(n=Count("id")).order_by())
+
+
 def payout_reconciliation(shop: Shop) -> list[dict]:
-    """Per payout: the deposit, what its statements say, what we posted through clearing, what is left.
+    """Per payout: the deposit (in `currency`), what its statements say, what we posted through
+    clearing (journals; in posting mode "order invoices" also the payments), what is left.
 
     A residue other than 0.00 means a statement of that payout is held, not yet sent, not fetched,
     or TikTok's statements and deposit disagree. The deposit is compared with what the statements put
@@ -222,6 +239,7 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
             {
                 "payout": payout.payment_id,
                 "paid_date": payout.paid_date,
+                "currency": payout.currency,
                 "deposit": payout.amount,
                 "statements": len(statements),
                 "statements_total": expected,

@@ -67,6 +67,17 @@ class XeroSandbox:
         self.spec = load_spec(spec_path)
         self.max_body_bytes = MAX_BODY_BYTES
         self.transport = httpx.MockTransport(self._handle)
+        # Other organisations the same user connected, by tenant id (add_organisation).
+        self.organisations: dict[str, XeroSandbox] = {}
+
+    def __getstate__(self) -> dict:
+        # Pickled only as another sandbox's organisation (sandbox_server.state_save writes the
+        # served sandbox's own attributes): the spec and clock are the serving sandbox's, given
+        # back on every request it passes on; the requests seen are per process.
+        return {k: v for k, v in vars(self).items() if k not in ("spec", "requests")}
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state, spec=None, requests=[])
 
     @classmethod
     def demo(cls, base_currency: str = "USD", **options) -> XeroSandbox:
@@ -117,6 +128,14 @@ class XeroSandbox:
     def add_contact(self, name: str) -> dict:
         return self.state.add_contact(name, self.clock())
 
+    def add_organisation(self, other: XeroSandbox) -> None:
+        """Serve `other` as a second organisation under its own tenant id: as in Xero, one user's
+        tokens reach every organisation they connected (GET /connections lists them all), and each
+        organisation keeps its own documents, settings, rate limits and faults. One sandbox server
+        then stands in for several organisations (`make demo`)."""
+        other.tokens, other.clock, other.spec = self.tokens, self.clock, self.spec
+        self.organisations[other.tenant_id] = other
+
     def set_lock_dates(self, period: date | None = None, end_of_year: date | None = None) -> None:
         self.org.PeriodLockDate, self.org.EndOfYearLockDate = period, end_of_year
 
@@ -154,6 +173,10 @@ class XeroSandbox:
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _handle(self, request: httpx.Request) -> httpx.Response:
+        other = self.organisations.get(request.headers.get("xero-tenant-id", ""))
+        if other is not None:
+            other.spec, other.clock = self.spec, self.clock  # see __getstate__
+            return other._handle(request)
         request.read()
         url = request.url
         self.requests.append(

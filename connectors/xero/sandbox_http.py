@@ -78,18 +78,19 @@ def unauthorised(tokens: TokenStore, request: httpx.Request) -> httpx.Response |
 
 
 def connections(sandbox: XeroSandbox) -> list[dict]:
-    """GET api.xero.com/connections: the one tenant this sandbox is."""
+    """GET api.xero.com/connections: the tenant this sandbox is, then the organisations it serves too."""
     stamp = sandbox.clock().strftime("%Y-%m-%dT%H:%M:%S.%f")
     return [
         {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, sandbox.tenant_id)),
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, org.tenant_id)),
             "authEventId": str(uuid.uuid4()),
-            "tenantId": sandbox.tenant_id,
+            "tenantId": org.tenant_id,
             "tenantType": "ORGANISATION",
-            "tenantName": sandbox.org.Name,
+            "tenantName": org.org.Name,
             "createdDateUtc": stamp,
             "updatedDateUtc": stamp,
         }
+        for org in (sandbox, *sandbox.organisations.values())
     ]
 
 

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.models import Schedule
 from django_q.tasks import async_task, result
 
 from reconciliation.models import XeroPosting
 
 STOP_GRACE = 10.0  # seconds a process gets to stop after SIGTERM before its group is killed
-IN_FLIGHT = (XeroPosting.State.READY, XeroPosting.State.SENDING)
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,15 @@ class Processes:
 
     def dead(self) -> list[str]:
         return [name for name, child in self.children.items() if child.poll() is not None]
+
+    def stop_one(self, name: str) -> None:
+        """Stop one child as `stop` stops them all (a sandbox server saves its state first)."""
+        child = self.children[name]
+        _signal(child, signal.SIGTERM, group=False)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=STOP_GRACE)
+        _signal(child, signal.SIGKILL, group=True)
+        child.wait(timeout=5)
 
     def stop(self) -> None:
         """SIGTERM to each (qcluster stops its workers, the servers save their state), then SIGKILL
@@ -139,23 +148,30 @@ def schedules_defer() -> None:
 
 def scenario_run(shop_id: int, *, timeout: float = 120.0) -> None:
     """The sync through the cluster, then sweeps until every send has an outcome. Retries whose
-    back-off has not run out are made due at once: the demo does not wait for them."""
+    back-off has not run out are made due at once: the demo does not wait for them. A sweep also
+    sends a payment planned after its invoice had posted: nothing queues it but the sweep (every
+    5 minutes in production), so the demo sweeps as soon as the workers are idle."""
     deadline = time.monotonic() + timeout
     task = async_task("reconciliation.tasks.sync_shop", shop_id)
     if result(task, wait=int(timeout * 1000)) is None:
         raise RuntimeError("the sync task did not finish; see var/demo-logs/qcluster.log")
     while time.monotonic() < deadline:
-        _wait_for_sends(deadline)
+        _wait_for_workers(deadline)
         XeroPosting.objects.filter(
             shop_id=shop_id, state__in=[XeroPosting.State.RETRY, XeroPosting.State.UNKNOWN]
         ).update(next_attempt_at=timezone.now())
         sweep = async_task("reconciliation.tasks.send_due_postings")
         if not result(sweep, wait=int(max(deadline - time.monotonic(), 1) * 1000)):
-            _wait_for_sends(deadline)
+            _wait_for_workers(deadline)
             return
     raise RuntimeError("sends still pending after the demo's time limit")
 
 
-def _wait_for_sends(deadline: float) -> None:
-    while XeroPosting.objects.filter(state__in=IN_FLIGHT).exists() and time.monotonic() < deadline:
+def _wait_for_workers(deadline: float) -> None:
+    """Until the cluster has no task queued or running and no posting is being sent."""
+    broker = get_broker()
+    while time.monotonic() < deadline and (
+        broker.queue_size() + (broker.lock_size() or 0) > 0
+        or XeroPosting.objects.filter(state=XeroPosting.State.SENDING).exists()
+    ):
         time.sleep(0.2)

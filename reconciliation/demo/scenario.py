@@ -1,4 +1,5 @@
-"""The demo: a TikTok shop and a Xero organisation in the sandboxes (DESIGN.md 7).
+"""The demo: a TikTok shop and a Xero organisation in the sandboxes (DESIGN.md 7), and a second
+shop in posting mode "order invoices" with its own organisation (reconciliation/demo/orders.py).
 
 Several days of statements flow through the real clients, the real django-q2 tasks and the real
 services: in this process with the in-process sandboxes (`demo_run`, tests), or through a cluster
@@ -22,6 +23,7 @@ from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.tiktok.sandbox_data import demo_statements, make_inconsistent
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation import transports
+from reconciliation.demo.orders import TIKTOK_SHOP_ID, OrderDemo, order_demo_build, orders_later
 from reconciliation.imports import mappings_import
 from reconciliation.models import Shop, ShopConnection, XeroConnection
 
@@ -38,9 +40,10 @@ class Demo:
     tiktok: TikTokSandbox
     held_statement: str
     locked_statement: str
+    orders: OrderDemo | None = None  # the order-invoices shop, when built
 
 
-def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None) -> Demo:
+def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None, orders: bool = True) -> Demo:
     today = today or datetime.now(UTC).date()
     start = today - timedelta(days=days)
     xero = XeroSandbox.demo(base_currency="USD")
@@ -57,10 +60,14 @@ def demo_build(*, days: int = 7, seed: int = 7, today: date | None = None) -> De
         tiktok.add_statement(CIPHER, statement, transactions, payment)
 
     shop = _shop(sandbox_xero_connection(xero, name="Demo Xero organisation"), start)
-    sandbox_shop_connection(shop, tiktok)
-    return Demo(
+    sandbox_shop_connection(shop, tiktok, external_shop_id="7490000000000000001")
+    demo = Demo(
         shop, xero, tiktok, held_statement=held_statement["id"], locked_statement=statements[0][0]["id"]
     )
+    if orders:
+        demo.orders = order_demo_build(xero, tiktok, now=datetime.now(UTC), connect=sandbox_xero_connection)
+        sandbox_shop_connection(demo.orders.shop, tiktok, external_shop_id=TIKTOK_SHOP_ID)
+    return demo
 
 
 def sandbox_xero_connection(xero: XeroSandbox, *, name: str) -> XeroConnection:
@@ -89,11 +96,15 @@ def _shop(connection: XeroConnection, start: date) -> Shop:
     return shop
 
 
-def sandbox_shop_connection(shop: Shop, tiktok: TikTokSandbox) -> ShopConnection:
-    """The shop's TikTok credentials, with its HTTP going to `tiktok` (tests use it too)."""
+def sandbox_shop_connection(
+    shop: Shop, tiktok: TikTokSandbox, *, external_shop_id: str = ""
+) -> ShopConnection:
+    """The shop's TikTok credentials, with its HTTP going to `tiktok` (tests use it too). With
+    several shops in one sandbox (the demo), `external_shop_id` says which one is this shop's."""
     transports.install("tiktok", shop.code, tiktok.transport)
     return ShopConnection.objects.create(
         shop=shop,
+        external_shop_id=external_shop_id,
         app_key=tiktok.app_key,
         app_secret=tiktok.app_secret,
         access_token=tiktok.access_token,
@@ -129,7 +140,20 @@ def demo_run(demo: Demo, *, faults: bool = True) -> None:
     Conf.SYNC = True
     if faults:
         demo_faults(demo)
-    async_task("reconciliation.tasks.sync_shop", demo.shop.pk)
+    _sync_and_send(demo.shop)
+    if demo.orders is not None:
+        _sync_and_send(demo.orders.shop)
+        demo_orders_later(demo.tiktok, demo.orders)
+        _sync_and_send(demo.orders.shop)
+
+
+def demo_orders_later(tiktok: TikTokSandbox, orders: OrderDemo) -> None:
+    """TikTok moves on after the order shop's first sync (orders.orders_later)."""
+    orders_later(tiktok, orders.orders, midnight=orders.midnight, now=int(datetime.now(UTC).timestamp()))
+
+
+def _sync_and_send(shop: Shop) -> None:
+    async_task("reconciliation.tasks.sync_shop", shop.pk)
     # Retries wait for their back-off; the demo does not, it sends what is due again at once.
     for _ in range(3):
         async_task("reconciliation.tasks.send_due_postings")

@@ -1,4 +1,5 @@
-"""Set up the demo shop and Xero organisation in the sandboxes, run a sync, print a summary.
+"""Set up the demo shops (statement journal, order invoices) and their Xero organisations in the
+sandboxes, run the syncs, print a summary.
 
 Without --live everything runs in this process (the in-process sandboxes; tests use this). With
 --live (`make demo`) the sandboxes are HTTP servers, a django-q2 cluster runs the tasks and the
@@ -18,9 +19,16 @@ from django_q.conf import Conf
 from connectors.sandbox_server import state_load, state_save
 from reconciliation import selectors, transports
 from reconciliation.demo import live
-from reconciliation.demo.scenario import DEMO_PASSWORD, demo_build, demo_faults, demo_run, demo_users
+from reconciliation.demo.scenario import (
+    DEMO_PASSWORD,
+    demo_build,
+    demo_faults,
+    demo_orders_later,
+    demo_run,
+    demo_users,
+)
 from reconciliation.models import XeroAttempt, XeroPosting
-from reconciliation.reporting import reconciliation_lines, summary_lines
+from reconciliation.reporting import order_document_lines, reconciliation_lines, summary_lines
 
 
 class Command(BaseCommand):
@@ -51,6 +59,12 @@ class Command(BaseCommand):
     def _intro(self, demo, days: int) -> None:
         self.stdout.write(f"Demo shop {demo.shop.code}: {days} daily statements in the TikTok sandbox")
         self.stdout.write(f"Xero sandbox lock date: {demo.xero.org.PeriodLockDate}")
+        if demo.orders is not None:
+            self.stdout.write(
+                f"Demo shop {demo.orders.shop.code} (posting mode order invoices): {len(demo.orders.orders)} "
+                f"orders, then a cancellation, a return and a second statement, in its own Xero "
+                f"organisation {demo.orders.xero.org.Name!r}"
+            )
 
     def _summary(self, demo, xero) -> None:
         self.stdout.write("")
@@ -64,13 +78,36 @@ class Command(BaseCommand):
         statements_posted = XeroPosting.objects.filter(
             shop=demo.shop, kind=XeroPosting.Kind.MANUAL_JOURNAL, state=XeroPosting.State.POSTED
         ).count()
-        by_status = dict(XeroAttempt.objects.values_list("status").annotate(n=Count("id")).order_by())
         self.stdout.write(
             f"Xero sandbox holds {journals} manual journals for {statements_posted} posted statements "
             f"and {len(xero.bank_transactions)} bank transactions"
         )
-        self.stdout.write(f"HTTP attempts audited: {sum(by_status.values())} by status {by_status}")
+        self.stdout.write(_attempts(demo.shop))
         self.stdout.write(f"Faults injected into Xero: {dict(xero.faults.injected)}")
+        if demo.orders is not None:
+            self._order_summary(demo.orders.shop, xero.organisations[demo.orders.xero.tenant_id])
+
+    def _order_summary(self, shop, org) -> None:
+        """The order-invoices shop: what it posted and how each payout went through clearing."""
+        self.stdout.write("")
+        self.stdout.write(
+            f"Order shop {shop.code} (posting mode order invoices, {shop.currency}, "
+            f"Xero organisation {org.org.Name!r})"
+        )
+        for line in summary_lines(selectors.sync_summary([shop])):
+            self.stdout.write(line)
+        for line in order_document_lines(selectors.posted_by_purpose(shop)):
+            self.stdout.write(line)
+        self.stdout.write("")
+        for line in reconciliation_lines(selectors.payout_reconciliation(shop)):
+            self.stdout.write(line)
+        self.stdout.write("")
+        self.stdout.write(
+            f"Its Xero organisation holds {len(org.invoices)} invoices, {len(org.credit_notes)} credit notes, "
+            f"{len(org.payments)} payments, {len(org.manual_journals)} manual journals and "
+            f"{len(org.bank_transactions)} bank transactions"
+        )
+        self.stdout.write(_attempts(shop))
 
     # -- make demo ------------------------------------------------------------------------------
     def _live(self, days: int, ports: live.Ports) -> None:
@@ -98,6 +135,8 @@ class Command(BaseCommand):
             self._start(processes, ports, files)
             self.stdout.write("Running the sync through the django-q2 cluster ...")
             live.scenario_run(demo.shop.pk)
+            if demo.orders is not None:
+                self._orders_live(demo, processes, ports, files)
             self._summary(demo, state_load("xero", files["xero"]))
             self._instructions(ports, users)
             self._watch(processes)
@@ -112,10 +151,24 @@ class Command(BaseCommand):
                 f"Stopped {', '.join(processes.children)}" + (f"; still running: {left}" if left else "")
             )
 
-    def _start(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
-        processes.start(
-            "xero-sandbox", "sandbox_serve", "xero", "--port", str(ports.xero), "--state", str(files["xero"])
+    def _orders_live(self, demo, processes: live.Processes, ports: live.Ports, files: dict) -> None:
+        """The order shop's two rounds through the cluster. Between them TikTok moves on: the TikTok
+        sandbox server is stopped (it saves its state), the cancellation, the return and statement 2
+        are added to that state, and the server serves it again (DESIGN.md 7: state survives a restart)."""
+        self.stdout.write(f"Running {demo.orders.shop.code}'s first sync through the cluster ...")
+        live.scenario_run(demo.orders.shop.pk)
+        processes.stop_one("tiktok-sandbox")
+        tiktok = state_load("tiktok", files["tiktok"])
+        demo_orders_later(tiktok, demo.orders)
+        state_save("tiktok", tiktok, files["tiktok"])
+        self._start_tiktok(processes, ports, files)
+        live.wait_for_ports(processes, {"tiktok-sandbox": ports.tiktok})
+        self.stdout.write(
+            "TikTok moved on (a cancellation, a return, statement 2); the second sync through the cluster ..."
         )
+        live.scenario_run(demo.orders.shop.pk)
+
+    def _start_tiktok(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
         processes.start(
             "tiktok-sandbox",
             "sandbox_serve",
@@ -125,6 +178,12 @@ class Command(BaseCommand):
             "--state",
             str(files["tiktok"]),
         )
+
+    def _start(self, processes: live.Processes, ports: live.Ports, files: dict) -> None:
+        processes.start(
+            "xero-sandbox", "sandbox_serve", "xero", "--port", str(ports.xero), "--state", str(files["xero"])
+        )
+        self._start_tiktok(processes, ports, files)
         processes.start("qcluster", "qcluster")
         processes.start("web", "runserver", "--noreload", f"127.0.0.1:{ports.web}")
         live.wait_for_ports(
@@ -150,6 +209,13 @@ class Command(BaseCommand):
             time.sleep(1)
             if dead := processes.dead():
                 raise CommandError(f"{', '.join(dead)} stopped; see {processes.log_dir}")
+
+
+def _attempts(shop) -> str:
+    """The shop's Xero organisation's audited HTTP attempts (token calls included), by status."""
+    attempts = XeroAttempt.objects.filter(connection=shop.xero_connection)
+    by_status = dict(attempts.values_list("status").annotate(n=Count("id")).order_by())
+    return f"HTTP attempts audited: {sum(by_status.values())} by status {by_status}"
 
 
 def live_ports(web: int, xero: int, tiktok: int) -> live.Ports:
