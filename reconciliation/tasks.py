@@ -36,12 +36,23 @@ def process_tiktok_notification(event_id: int) -> str:
 
 
 def send_posting(posting_id: int) -> str:
-    return posting_send(posting_id=posting_id).state
+    state = posting_send(posting_id=posting_id).state
+    released_send([posting_id])
+    return state
+
+
+def released_send(sent: list[int]) -> int:
+    """Documents a send just released (a payment whose invoice posted, an allocation whose credit
+    note did) are queued now, in batches, rather than waiting for the next sweep. Returns how many
+    postings were queued (0 when nothing was released)."""
+    released = XeroPosting.objects.filter(depends_on__in=sent, state=XeroPosting.State.READY, attempts=0)
+    return enqueue_due_postings() if released.exists() else 0
 
 
 def send_batch(connection_id: int, kind: str, posting_ids: list[int]) -> dict:
     """Up to 50 postings of one kind and Xero connection as one request (services/batch_send.py)."""
     members = batch_send(connection_id=connection_id, kind=kind, posting_ids=posting_ids)
+    released_send([member.pk for member in members])
     return {"claimed": len(members), "states": [posting.state for posting in members]}
 
 

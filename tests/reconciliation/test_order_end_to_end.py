@@ -247,3 +247,15 @@ def test_an_order_whose_data_moves_on_after_posting_without_changing_its_invoice
     counts = SyncRun.objects.order_by("-pk").first().counts
     assert counts.get("invoices_planned") == 0 and counts["invoices_posted"] == 1
     assert len(xero.invoices) == 1 and open_items() == []
+
+
+def test_payments_go_out_as_soon_as_their_invoices_post_not_at_the_next_sweep():
+    shop, xero = order_world(3)
+    async_task("reconciliation.tasks.sync_shop", shop.pk)  # no sweep afterwards
+
+    assert len(xero.invoices) == 3 and len(xero.payments) == 3
+    assert {p["Invoice"]["InvoiceNumber"] for p in xero.payments} == {
+        i["InvoiceNumber"] for i in xero.invoices
+    }
+    # one request for the three invoices, one for their three payments
+    assert [r.path for r in xero.requests if r.method == "PUT"].count("/api.xro/2.0/Payments") == 1
