@@ -78,8 +78,11 @@ def _redate(posting: XeroPosting, new_date: date, state: str) -> None:
     if posting.original_date is not None:  # approving again: start from the original text
         base = _undated(base, original)
     payload = redated(base, new_date=new_date, original_date=original)
-    field = "Reference" if "Reference" in payload else "Narration"
-    posting.lookup_reference = f"{field}={payload[field]}"
+    # A journal or bank transaction is found by the text the new date changes; an invoice, credit
+    # note or allocation by its number, which the date does not touch.
+    field = posting.lookup_reference.split("=", 1)[0]
+    if field in ("Reference", "Narration") and field in payload:
+        posting.lookup_reference = f"{field}={payload[field]}"
     posting.payload, posting.document_date, posting.original_date = payload, new_date, original
     posting.idempotency_key = idempotency_key(posting.purpose, payload)
     posting.state, posting.next_attempt_at = state, None

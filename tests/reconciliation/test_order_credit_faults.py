@@ -315,12 +315,6 @@ def test_a_refund_statement_pulled_before_its_return_is_held_then_posts_and_its_
 # --- 6. Xero's lock date refuses the credit note; finance approves it re-dated.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="approving a lock-dated credit note re-dates its allocation, whose payload has neither "
-    "Narration nor Reference: quarantine._redate raises KeyError 'Narration' and nothing can be approved",
-)
 def test_a_credit_note_refused_by_the_lock_date_is_approved_re_dated_with_its_allocation(monkeypatch):
     shop, xero = order_world(1, settled=False)
     (order,), _ = orders_and_statement(1)
@@ -399,12 +393,6 @@ def test_retry_of_a_refund_naming_an_unknown_line_holds_it_again_and_the_invoice
     assert invoice["Status"] == "AUTHORISED" and D(str(invoice["AmountDue"])) == D("221.10")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="approving a lock-dated credit note re-dates its allocation, whose payload has neither "
-    "Narration nor Reference: quarantine._redate raises KeyError 'Narration' and nothing can be approved",
-)
 def test_a_credit_note_inside_a_lock_date_known_when_planned_is_approved_re_dated_with_its_allocation():
     shop, xero = order_world(1, settled=False)
     (order,), _ = orders_and_statement(1)
