@@ -11,13 +11,15 @@ from dataclasses import dataclass, replace
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from reconciliation import selectors
 from reconciliation.domain.tiktok import StatementFacts
 from reconciliation.domain.tiktok_orders import OrderFacts, order_facts, order_ref
 from reconciliation.domain.tiktok_time import shop_timezone
-from reconciliation.models import Shop, TikTokOrder, XeroPosting
+from reconciliation.models import QuarantineItem, Shop, TikTokOrder, XeroPosting
 from reconciliation.models.postings import link_to
+from reconciliation.models.quarantine import Reason
 from reconciliation.planning import checks
 from reconciliation.planning.checks import SKIPPED_WITHOUT_ORG
 from reconciliation.planning.order_invoice import (
@@ -150,6 +152,15 @@ def _order_left(order: TikTokOrder, context: _Context) -> bool:
     if order.status == "CANCELLED" and _credited_by_cancellation(order):
         invoices = XeroPosting.objects.filter(**link_to(order)).exclude(state__in=GONE)
         if not all(replaceable(p) for p in invoices.prefetch_related("http_attempts")):
+            # a SOURCE_CHANGED raised while the cancellation was not yet granted is answered now:
+            # nothing is to be corrected in Xero by hand, the cancellation's credit note does it
+            QuarantineItem.objects.filter(
+                posting__in=invoices, reason=Reason.SOURCE_CHANGED, status=QuarantineItem.Status.OPEN
+            ).update(
+                status=QuarantineItem.Status.RESOLVED,
+                resolved_at=timezone.now(),
+                decision_note="TikTok granted the cancellation: its credit note credits this invoice",
+            )
             return False
     ref = order_ref(order.order_id)
     note = f"{ref}: {order.status.lower()} after its invoice was planned, or not a sale"

@@ -676,11 +676,6 @@ def test_after_the_refused_invoice_is_approved_re_dated_the_return_ends_allocate
 # order's webhook, or the cancellations search, lags behind).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the SOURCE_CHANGED item raised while the cancellation was not yet granted is never resolved "
-    "once the credit note credits the invoice: finance is still told to correct the invoice in Xero",
-)
 def test_an_order_seen_cancelled_before_its_cancellation_ends_credited_with_nothing_left_open():
     shop, xero = order_world(1, settled=False)
     sync_and_send(shop)
