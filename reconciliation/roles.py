@@ -27,6 +27,7 @@ AUDIT_MODELS = [
     "tiktokcancellation",
     "webhookevent",
     "ordersync",
+    "statementorder",
 ]
 
 VIEW_ALL = [f"view_{m}" for m in MAP_MODELS + AUDIT_MODELS]

@@ -9,6 +9,7 @@ from reconciliation.admin.base import ReadOnlyAdmin, pretty, pretty_json
 from reconciliation.models import (
     OrderSync,
     QuarantineItem,
+    StatementOrder,
     TikTokCancellation,
     TikTokOrder,
     TikTokReturn,
@@ -65,6 +66,15 @@ class TikTokCancellationAdmin(PulledAdmin):
     list_filter = ("status", "cancel_type", "shop")
     search_fields = ("cancel_id", "order_id")
     exclude = ("source",)
+
+
+@admin.register(StatementOrder)
+class StatementOrderAdmin(ReadOnlyAdmin):
+    """What each statement settles of each order (read when the statement is read)."""
+
+    list_display = ("order_id", "statement", "sales", "refunds")
+    search_fields = ("order_id", "statement__statement_id")
+    list_select_related = ("statement",)
 
 
 @admin.register(WebhookEvent)

@@ -100,7 +100,7 @@ def refund_facts(
     if subtotal != sold:
         message = (
             f"{ref}: TikTok refunds a subtotal of {subtotal}, but the refunded line(s) sold for {sold}; "
-            "a refund of part of a line's price is not credited automatically: credit it in Xero and dismiss"
+            "a refund of part of a line's price is not credited automatically: credit it in Xero, refund it from the clearing account when TikTok settles it, and dismiss"
         )
         return None, [
             Problem(INCONSISTENT, message, ref, details={"refund": str(subtotal), "lines": str(sold)})

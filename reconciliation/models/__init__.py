@@ -8,6 +8,7 @@ from reconciliation.models.mappings import (
 )
 from reconciliation.models.orders import (
     OrderSync,
+    StatementOrder,
     TikTokCancellation,
     TikTokOrder,
     TikTokReturn,
@@ -31,6 +32,7 @@ __all__ = [
     "SkuMapping",
     "SourceRecord",
     "Statement",
+    "StatementOrder",
     "SyncRun",
     "TaxRateMapping",
     "TikTokCancellation",

@@ -169,3 +169,24 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"TikTok notification {self.notification_id} (type {self.type}, {self.state})"
+
+
+class StatementOrder(models.Model):
+    """Which orders a statement of an order-invoices shop settles, and how: the sales and refund
+    components of the order's ORDER transactions in it (planning/order_settlement.SALE_COVERED,
+    REFUND_COVERED), as TikTok signs them. Written when the statement is read, held or not, so a
+    refund's credit note can tell whether TikTok settled the sale without it (services/order_credits)."""
+
+    statement = models.ForeignKey("reconciliation.Statement", on_delete=models.CASCADE, related_name="orders")
+    order_id = models.CharField(max_length=64, db_index=True)
+    sales = models.DecimalField(max_digits=14, decimal_places=2)
+    refunds = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["statement", "order_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "order_id"], name="statement_order_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} in statement {self.statement_id}: sales {self.sales}, refunds {self.refunds}"

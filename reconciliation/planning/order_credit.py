@@ -103,6 +103,9 @@ def plan_order_credit(
             lookup=("CreditNoteNumber", payload["CreditNoteNumber"]),
             key=key,
             unitdp4=needs_unitdp4(lines),
+            # never in Xero before the invoice it credits (the payload does not name the invoice:
+            # the dependency only orders the sends)
+            depends_on=(invoice.key,),
         )
     ]
     allocated = min(expected, invoice.amount_due)

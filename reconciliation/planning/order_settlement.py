@@ -26,6 +26,7 @@ detail and the settlement disagree, and the statement is held (SOURCE_INCONSISTE
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from itertools import combinations
 
 from reconciliation.domain.money import ZERO
 from reconciliation.domain.tiktok import Component, StatementFacts, StatementTransaction
@@ -41,16 +42,20 @@ from reconciliation.planning.types import (
 )
 
 MAX_BATCH = 50  # Xero: at most 50 elements per request (DESIGN.md 6)
-COVERED = frozenset(
+# What the invoices carry, and what the credit notes give back.
+SALE_COVERED = frozenset(
     {
         "revenue.subtotal_before_discount_amount",
         "revenue.seller_discount_amount",
-        "revenue.refund_subtotal_before_discount_amount",
-        "revenue.seller_discount_refund_amount",
         "shipping.customer_paid_shipping_fee_amount",
         "shipping.shipping_fee_discount_amount",
     }
 )
+REFUND_COVERED = frozenset(
+    {"revenue.refund_subtotal_before_discount_amount", "revenue.seller_discount_refund_amount"}
+)
+COVERED = SALE_COVERED | REFUND_COVERED
+MAX_SUBSET = 12  # documents of one order searched for the combination a statement settles
 # The journal component for the facilitator tax an invoice carries and TikTok keeps.
 TAX_KEPT = "order.sales_tax_remitted_by_tiktok"
 
@@ -63,7 +68,8 @@ class OrderDocument:
     `kind`: "invoice" or "credit_note"; `amount` (> 0): what is still open on it in Xero (an invoice's
     total less credit allocated to it; a credit note's credit not allocated); `tax_kept` (>= 0): the
     facilitator tax it carries that TikTok keeps (order_invoice.tax_kept_by_tiktok; for a credit
-    note, the refunded part).
+    note, the refunded part). `by_hand`: a refund finance dismissed to credit in Xero themselves: it
+    counts in the statement's coverage but gets no payment.
     """
 
     order_id: str
@@ -72,6 +78,12 @@ class OrderDocument:
     kind: str
     amount: Decimal
     tax_kept: Decimal = ZERO
+    by_hand: bool = False
+
+    @property
+    def moved(self) -> Decimal:
+        """What it accounts for of the statement's sales and refund components (less TikTok's tax)."""
+        return self.signed - self.signed_tax
 
     @property
     def signed(self) -> Decimal:
@@ -104,7 +116,7 @@ def plan_order_settlement(
         return Plan((), tuple(problems))
     settled = [doc for oid in _order_ids(statement, excluded_orders) for doc in documents[oid]]
     # A document with nothing open (an invoice its credit note was wholly allocated to) needs no payment.
-    payments = [_payment(doc, statement, shop) for doc in settled if doc.amount > ZERO]
+    payments = [_payment(doc, statement, shop) for doc in settled if doc.amount > ZERO and not doc.by_hand]
     journal_plan = _journal(statement, settled, shop, rules, sales_tax_account, org, excluded_orders)
     problems = list(journal_plan.problems) + checks.currency_problems(shop.currency, org, ref)
     problems += checks.lock_date_problems(statement.statement_date, org, ref) if payments else []
@@ -185,16 +197,8 @@ def _coverage_problems(statement, documents, excluded, ref: str) -> list[Problem
                 )
             )
             continue
-        covered = sum(
-            (
-                c.amount
-                for t in _order_transactions(statement, oid)
-                for c in t.components
-                if c.name in COVERED
-            ),
-            ZERO,
-        )
-        moved = sum((d.signed - d.signed_tax for d in docs), ZERO)
+        covered = order_covered(statement, oid)
+        moved = sum((d.moved for d in docs), ZERO)
         if covered != moved:
             problems.append(
                 Problem(
@@ -206,6 +210,28 @@ def _coverage_problems(statement, documents, excluded, ref: str) -> list[Problem
                 )
             )
     return problems
+
+
+def order_covered(statement: StatementFacts, order_id: str, names: frozenset[str] = COVERED) -> Decimal:
+    """The order's sales and refund components in the statement (`names`: which), as TikTok signs them."""
+    return sum(
+        (c.amount for t in _order_transactions(statement, order_id) for c in t.components if c.name in names),
+        ZERO,
+    )
+
+
+def documents_settled(covered: Decimal, candidates: Sequence[OrderDocument]) -> list[OrderDocument] | None:
+    """The documents of one order a statement settles: the combination of `candidates` (its invoice
+    still unpaid, its credit notes not yet refunded) whose `moved` adds up to what the statement
+    settles for the order (`covered`), preferring more documents, then the earlier ones; None when
+    no combination does (or there are too many to search)."""
+    if len(candidates) > MAX_SUBSET:
+        return None
+    for size in range(len(candidates), 0, -1):
+        for chosen in combinations(candidates, size):
+            if sum((d.moved for d in chosen), ZERO) == covered:
+                return list(chosen)
+    return [] if covered == ZERO else None
 
 
 def _order_transactions(statement: StatementFacts, order_id: str) -> list[StatementTransaction]:

@@ -6,10 +6,13 @@ Each credited TikTokReturn / TikTokCancellation row is the source of its own cre
 allocation (`plan_apply(source=row)`), so a refund held for finance never touches its order's
 invoice, and Retry re-plans that refund alone (services/sources.py).
 
-What a credit allocates is decided once: while the invoice has no payment planned, the credit
-goes to it (up to what earlier credits left open); once an allocation is planned its amount is
-kept on every re-plan, and once a statement's payment of the invoice is planned, later credits are
-refunded from clearing by the statement that settles the refund.
+What a credit allocates follows TikTok's statements (StatementOrder, recorded when a statement is
+read, before any is planned): while no statement we have read settles the order's sale, or when the
+one that does nets this refund with it, the credit goes to the invoice (up to what earlier credits
+left open); when a statement settled the sale without it, or a statement's payment of the invoice
+is planned, the credit is refunded from clearing by the statement that settles the refund. Once an
+allocation is planned its amount is kept on every re-plan. A statement pays, of an order's
+documents, the combination that adds up to what it settles for that order (settled_documents).
 """
 
 from collections import defaultdict
@@ -17,7 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import transaction
+
 from reconciliation.domain.money import ZERO
+from reconciliation.domain.tiktok import StatementFacts
 from reconciliation.domain.tiktok_orders import OrderFacts, order_facts
 from reconciliation.domain.tiktok_refunds import (
     CREDITED_STATUSES,
@@ -27,7 +33,16 @@ from reconciliation.domain.tiktok_refunds import (
     refund_facts,
     refund_ref,
 )
-from reconciliation.models import Shop, TikTokCancellation, TikTokOrder, TikTokReturn, XeroPosting
+from reconciliation.models import (
+    QuarantineItem,
+    Shop,
+    Statement,
+    StatementOrder,
+    TikTokCancellation,
+    TikTokOrder,
+    TikTokReturn,
+    XeroPosting,
+)
 from reconciliation.models.postings import link_to
 from reconciliation.planning.order_credit import (
     InvoiceState,
@@ -42,7 +57,13 @@ from reconciliation.planning.order_invoice import (
     invoice_number,
     tax_kept_by_tiktok,
 )
-from reconciliation.planning.order_settlement import OrderDocument
+from reconciliation.planning.order_settlement import (
+    REFUND_COVERED,
+    SALE_COVERED,
+    OrderDocument,
+    documents_settled,
+    order_covered,
+)
 from reconciliation.planning.types import Information, Plan, Problem
 from reconciliation.services.outbox import plan_apply
 
@@ -120,9 +141,10 @@ def order_credits(facts: OrderFacts, rows: list[tuple[str, object]], zone: str) 
 
 class OrderLedger:
     """What the outbox holds for some orders of one Xero connection: their invoices, credit notes
-    and allocations (live postings by planning key) and the statements paying them."""
+    and allocations (live postings by planning key), the statements paying them, and what each
+    statement we have read settles of them (StatementOrder)."""
 
-    def __init__(self, shop: Shop, keys: Iterable[str]):
+    def __init__(self, shop: Shop, keys: Iterable[str], order_ids: Iterable[str] = ()):
         keys = list(keys)
         live = (
             XeroPosting.objects.filter(connection=shop.xero_connection, plan_key__in=keys)
@@ -142,6 +164,10 @@ class OrderLedger:
         self.payments: dict[str, list[str]] = defaultdict(list)
         for paid, key in payments:
             self.payments[paid].append(key)
+        self.settled: dict[str, list[StatementOrder]] = defaultdict(list)
+        rows = StatementOrder.objects.filter(statement__shop=shop, order_id__in=list(order_ids))
+        for row in rows.order_by("statement__statement_date", "statement_id"):
+            self.settled[row.order_id].append(row)
 
     def allocated(self, credit_key: str) -> Decimal | None:
         posting = self.postings.get(f"{credit_key}:allocation")
@@ -178,9 +204,9 @@ def credits_plan(*, shop: Shop, context, order_ids: list[str] | None = None) -> 
         if facts is None:
             continue  # the order is not pulled (or unreadable, and its own plan holds it)
         credits = order_credits(facts, rows, context.zone)
-        ledger = OrderLedger(shop, ledger_keys(order_id, credits))
+        ledger = OrderLedger(shop, ledger_keys(order_id, credits), [order_id])
         for credit in credits:
-            outcome = _credit_plan(credit, facts, ledger, context)
+            outcome = _credit_plan(credit, facts, ledger, context, credits)
             counts[f"credit_notes_{outcome}"] += 1
     return counts
 
@@ -196,12 +222,15 @@ def credit_plan_one(row, *, context) -> Plan:
     credits = [c for c in order_credits(facts, rows, context.zone) if c.row.pk == row.pk and c.kind == kind]
     if not credits:
         return Plan((), ())
-    ledger = OrderLedger(row.shop, ledger_keys(row.order_id, credits))
-    _credit_plan(credits[0], facts, ledger, context)
+    everyone = order_credits(facts, rows, context.zone)
+    ledger = OrderLedger(row.shop, ledger_keys(row.order_id, everyone), [row.order_id])
+    _credit_plan(credits[0], facts, ledger, context, everyone)
     return Plan((), ())
 
 
-def _credit_plan(credit: Credit, facts: OrderFacts, ledger: OrderLedger, context) -> str:
+def _credit_plan(
+    credit: Credit, facts: OrderFacts, ledger: OrderLedger, context, credits: list[Credit]
+) -> str:
     row, shop = credit.row, context.shop
     live = XeroPosting.objects.filter(**link_to(row)).exclude(state__in=GONE)
     if ledger.postings.get(invoice_key(facts.order_id)) is None:
@@ -222,7 +251,7 @@ def _credit_plan(credit: Credit, facts: OrderFacts, ledger: OrderLedger, context
         plan, _ = plan_order_credit(
             facts,
             credit.refund,
-            invoice=_invoice_state(facts, credit, ledger, context),
+            invoice=_invoice_state(facts, credit, ledger, context, credits),
             shop=context.shop_settings,
             settings=context.settings,
             maps=context.maps,
@@ -232,48 +261,110 @@ def _credit_plan(credit: Credit, facts: OrderFacts, ledger: OrderLedger, context
     return "held" if plan.problems else "planned"
 
 
-def _invoice_state(facts: OrderFacts, credit: Credit, ledger: OrderLedger, context) -> InvoiceState:
-    """What the invoice still has open for this credit (module docstring: decided once)."""
+def _invoice_state(
+    facts: OrderFacts, credit: Credit, ledger: OrderLedger, context, credits: list[Credit]
+) -> InvoiceState:
+    """What the invoice still has open for this credit (module docstring: decided once). TikTok's
+    statements decide: a credit is allocated while no statement we have read settles the sale, or
+    when the statement that settles it nets this refund; not when it settled the sale without it
+    (then the refund settles later and is refunded from clearing)."""
     key = invoice_key(facts.order_id)
     own = ledger.allocated(credit.key)
+    number = invoice_number(context.settings, facts.order_id)
     if own is not None:
-        due = own
-    elif ledger.payments.get(key):
-        due = ZERO
-    else:
-        total = expected_invoice_total(facts, context.shop_settings, context.settings)
-        others = [
-            ledger.allocated(k[: -len(":allocation")])
-            for k in ledger.postings
-            if k.endswith(":allocation") and k != f"{credit.key}:allocation"
-        ]
-        due = total - sum((a for a in others if a is not None), ZERO)
-    return InvoiceState(key, invoice_number(context.settings, facts.order_id), max(due, ZERO))
+        return InvoiceState(key, number, own)
+    if ledger.payments.get(key) or not _netted(facts, credit, ledger, context, credits):
+        return InvoiceState(key, number, ZERO)
+    total = expected_invoice_total(facts, context.shop_settings, context.settings)
+    others = [
+        ledger.allocated(k[: -len(":allocation")])
+        for k in ledger.postings
+        if k.endswith(":allocation") and k != f"{credit.key}:allocation"
+    ]
+    due = total - sum((a for a in others if a is not None), ZERO)
+    return InvoiceState(key, number, max(due, ZERO))
+
+
+def _netted(facts: OrderFacts, credit: Credit, ledger: OrderLedger, context, credits: list[Credit]) -> bool:
+    """May this credit go to the invoice: no statement has settled the sale yet, or the one that
+    did nets this refund with it (the refunds it nets are matched to credits by amount)."""
+    sales = [row for row in ledger.settled.get(facts.order_id, []) if row.sales != ZERO]
+    if not sales:
+        return True
+    netted = sum((row.refunds for row in sales), ZERO)
+    if netted == ZERO:
+        return False
+    candidates = [
+        doc
+        for c in credits
+        if c.refund is not None
+        and (doc := credit_document(facts, c.refund, context.shop_settings, context.settings, allocated=ZERO))
+    ]
+    chosen = documents_settled(netted, candidates) or []
+    return credit.key in {doc.key for doc in chosen}
+
+
+def statement_orders_index(*, statement: Statement, facts: StatementFacts) -> None:
+    """Record what the statement settles of each order (StatementOrder), replacing what was
+    recorded from an earlier version of it."""
+    order_ids = dict.fromkeys(t.order_id for t in facts.transactions if t.type == "ORDER" and t.order_id)
+    rows = [
+        StatementOrder(
+            statement=statement,
+            order_id=oid,
+            sales=order_covered(facts, oid, SALE_COVERED),
+            refunds=order_covered(facts, oid, REFUND_COVERED),
+        )
+        for oid in order_ids
+    ]
+    with transaction.atomic():
+        StatementOrder.objects.filter(statement=statement).delete()
+        StatementOrder.objects.bulk_create(rows)
 
 
 def settled_documents(
-    facts: OrderFacts, credits: list[Credit], ledger: OrderLedger, context, statement_id: str
+    facts: OrderFacts, credits: list[Credit], ledger: OrderLedger, context, statement: StatementFacts
 ) -> list[OrderDocument]:
-    """The documents of one order a statement pays: its invoice for what credits left open on it,
-    unless another statement paid it; each credit note's credit the invoice did not take, unless
-    another statement refunded it."""
+    """The documents of one order a statement pays: of its invoice (for what credits left open on
+    it, unless another statement paid it) and its credit notes' unallocated credit (unless another
+    statement refunded it), the combination that adds up to what the statement settles for the
+    order (planning/order_settlement.documents_settled). A refund finance dismissed to credit by
+    hand counts as the statement's refund components, with no payment. When nothing adds up, every
+    candidate is returned and the planner holds the statement naming both figures."""
     shop, settings = context.shop_settings, context.settings
     key = invoice_key(facts.order_id)
-    documents = []
+    candidates = []
     credited = [c for c in credits if c.refund is not None and ledger.postings.get(c.key) is not None]
-    if ledger.postings.get(key) is not None and not ledger.paid_elsewhere(key, statement_id):
+    if ledger.postings.get(key) is not None and not ledger.paid_elsewhere(key, statement.statement_id):
         allocations = [(c, ledger.allocated(c.key) or ZERO) for c in credited]
         open_amount = expected_invoice_total(facts, shop, settings) - sum((a for _, a in allocations), ZERO)
         tax = tax_kept_by_tiktok(facts, shop, settings) - sum(
             (allocated_tax(facts, c.refund, shop, settings, allocated=a) for c, a in allocations if a), ZERO
         )
         number = invoice_number(settings, facts.order_id)
-        documents.append(OrderDocument(facts.order_id, key, number, "invoice", max(open_amount, ZERO), tax))
+        candidates.append(OrderDocument(facts.order_id, key, number, "invoice", max(open_amount, ZERO), tax))
     for credit in credited:
-        if ledger.paid_elsewhere(credit.key, statement_id):
+        if ledger.paid_elsewhere(credit.key, statement.statement_id):
             continue
         allocated = ledger.allocated(credit.key) or ZERO
         document = credit_document(facts, credit.refund, shop, settings, allocated=allocated)
         if document is not None:
-            documents.append(document)
-    return documents
+            candidates.append(document)
+    covered = order_covered(statement, facts.order_id)
+    chosen = documents_settled(covered, candidates)
+    if chosen is None and _dismissed(credits):
+        refunds = order_covered(statement, facts.order_id, REFUND_COVERED)
+        chosen = documents_settled(covered - refunds, candidates)
+        if chosen is not None and refunds != ZERO:
+            by_hand = f"order {facts.order_id}:refund credited by hand"
+            chosen.append(OrderDocument(facts.order_id, by_hand, "", "credit_note", -refunds, by_hand=True))
+    return candidates if chosen is None else chosen
+
+
+def _dismissed(credits: list[Credit]) -> bool:
+    """Did finance dismiss a refund of the order it could not be credited automatically?"""
+    held = [c.row for c in credits if c.refund is None]
+    return any(
+        QuarantineItem.objects.filter(**link_to(row), status=QuarantineItem.Status.DISMISSED).exists()
+        for row in held
+    )

@@ -17,7 +17,7 @@ from reconciliation import selectors
 from reconciliation.domain.tiktok import StatementFacts
 from reconciliation.domain.tiktok_orders import OrderFacts, order_facts, order_ref
 from reconciliation.domain.tiktok_time import shop_timezone
-from reconciliation.models import QuarantineItem, Shop, TikTokOrder, XeroPosting
+from reconciliation.models import QuarantineItem, Shop, Statement, TikTokOrder, XeroPosting
 from reconciliation.models.postings import link_to
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning import checks
@@ -37,9 +37,11 @@ from reconciliation.services.order_credits import (
     ledger_keys,
     order_credits,
     settled_documents,
+    statement_orders_index,
 )
 from reconciliation.services.order_preview import _settings_problems
 from reconciliation.services.outbox import plan_apply, replaceable
+from reconciliation.services.statements import read_facts
 
 GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
 # Orders that are no sale (any more): cancelled, or sample / replacement / exchange (DESIGN.md 4.1).
@@ -116,8 +118,21 @@ def orders_plan(*, shop: Shop) -> dict[str, int]:
     for order in left.select_related("source"):
         if _order_left(order, context):
             counts["invoices_retired"] = counts.get("invoices_retired", 0) + 1  # or SOURCE_CHANGED
-    counts.update(credits_plan(shop=shop, context=context))
     return counts
+
+
+def credit_notes_plan(*, shop: Shop) -> dict[str, int]:
+    """Plan the credit notes of the shop's granted returns and cancellations (services/order_credits;
+    sync: once the window's statements are read, before they are planned)."""
+    return credits_plan(shop=shop, context=_context(shop))
+
+
+def statements_index(statements: list[Statement]) -> None:
+    """Record what each statement settles of each order (order_credits.statement_orders_index)."""
+    for statement in statements:
+        facts = read_facts(statement)
+        if facts is not None:
+            statement_orders_index(statement=statement, facts=facts)
 
 
 def _already_posted(order: TikTokOrder) -> bool:
@@ -221,10 +236,11 @@ def statement_order_inputs(*, shop: Shop, facts: StatementFacts) -> OrderSettlem
     credits = {
         oid: order_credits(order, refunds.get(oid, []), context.zone or "") for oid, order in readable.items()
     }
-    ledger = OrderLedger(shop, [key for oid in readable for key in ledger_keys(oid, credits[oid])])
+    keys = [key for oid in readable for key in ledger_keys(oid, credits[oid])]
+    ledger = OrderLedger(shop, keys, list(readable))
     documents: dict[str, list[OrderDocument]] = {}
     for oid, order in readable.items():
-        settled = settled_documents(order, credits[oid], ledger, context, facts.statement_id)
+        settled = settled_documents(order, credits[oid], ledger, context, facts)
         if settled:
             documents[oid] = settled
     return OrderSettlementInputs(documents, context.settings.sales_tax, frozenset(excluded))

@@ -146,6 +146,18 @@ def _stored_preview(statement: Statement):
     return _preview(pages=statement.pages(), shop=statement.shop, statement_id=statement.statement_id)
 
 
+def read_facts(statement: Statement):
+    """The facts of an API statement's stored pages, or None when they cannot be read (its plan
+    holds it and says why)."""
+    zone = shop_timezone(statement.shop.region, statement.shop.timezone)
+    if zone is None:
+        return None
+    facts, problems = statement_facts(
+        statement.pages(), timezone=zone, ref=lambda sid: statement_ref(statement.shop.code, sid)
+    )
+    return None if problems else facts
+
+
 def statement_plan(*, statement: Statement) -> Plan:
     """Plan a stored statement and write the result (postings or quarantine)."""
     shop = statement.shop
@@ -158,6 +170,10 @@ def statement_plan(*, statement: Statement) -> Plan:
     reserve_before = statement.reserve_amount
     if facts is not None:
         statement.reserve_amount = facts.reserve_amount
+        if shop.posting_mode == "order_invoices":
+            from reconciliation.services.order_credits import statement_orders_index
+
+            statement_orders_index(statement=statement, facts=facts)
     statement.save(update_fields=["state", "reserve_amount", "updated_at"])
     if statement.reserve_amount != reserve_before:
         # The payout's RECEIVE counts a reserve once: what its statements now carry changed.

@@ -16,7 +16,7 @@ from reconciliation.models import Payout, Shop, Statement, SyncRun
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Problem
-from reconciliation.services.order_plan import orders_plan
+from reconciliation.services.order_plan import credit_notes_plan, orders_plan, statements_index
 from reconciliation.services.orders import orders_pull
 from reconciliation.services.organisation import organisation_refresh
 from reconciliation.services.outbox import quarantine_open
@@ -86,9 +86,24 @@ def _orders(shop: Shop, until: datetime, counts: Counter, report) -> None:
     counts.update(orders_plan(shop=shop))
 
 
+def _credits(shop: Shop, statements: list[Statement], counts: Counter, report) -> None:
+    """Order invoices, once the window's statements are read: record what each settles of each
+    order, then plan the credit notes of granted returns and cancellations, which go to the invoice
+    or out of clearing by what those statements show (services/order_credits.py)."""
+    report("planning credit notes")
+    statements_index(statements)
+    counts.update(credit_notes_plan(shop=shop))
+
+
 # What a posting mode needs done before its statements are planned, by (channel, posting mode).
 BEFORE_STATEMENTS: dict[tuple[str, str], Callable[[Shop, datetime, Counter, Callable[[str], None]], None]] = {
     ("tiktok", "order_invoices"): _orders,
+}
+# ... and once the window's statements are read, before any is planned.
+AFTER_STATEMENTS_READ: dict[
+    tuple[str, str], Callable[[Shop, list[Statement], Counter, Callable[[str], None]], None]
+] = {
+    ("tiktok", "order_invoices"): _credits,
 }
 
 
@@ -111,6 +126,7 @@ def _statements(shop, client, since, until, counts, report) -> None:
     found = list(
         client.statements(statement_time_ge=int(since.timestamp()), statement_time_lt=int(until.timestamp()))
     )
+    read: list[tuple[str, Statement]] = []
     for number, raw in enumerate(found, start=1):
         statement_id = _entry_id(raw)
         report(f"statement {number}/{len(found)}: {statement_id or 'without an id'}")
@@ -122,7 +138,15 @@ def _statements(shop, client, since, until, counts, report) -> None:
             if statement_id is None:
                 raise Unreadable(f"entry {number} of the statement list has no id: {str(raw)[:200]}")
             pages = list(client.statement_transaction_pages(statement_id))
-            plan = statement_plan(statement=statement_ingest(shop=shop, statement=raw, pages=pages))
+            read.append((ref, statement_ingest(shop=shop, statement=raw, pages=pages)))
+    # Every statement is read before any is planned, so what a posting mode plans in between
+    # (order credit notes) knows every statement of the window (a first sync, a catch-up).
+    after = AFTER_STATEMENTS_READ.get((shop.channel, shop.posting_mode))
+    if after is not None:
+        after(shop, [statement for _, statement in read], counts, report)
+    for ref, statement in read:
+        with _unreadable_held(shop, ref, counts, source=lambda statement=statement: statement):
+            plan = statement_plan(statement=statement)
             counts["statements_held" if plan.held else "statements_planned"] += 1
 
 

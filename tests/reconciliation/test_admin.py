@@ -21,6 +21,7 @@ from reconciliation.models import (
     SkuMapping,
     SourceRecord,
     Statement,
+    StatementOrder,
     SyncRun,
     TaxRateMapping,
     UnitOfMeasureConversion,
@@ -148,6 +149,9 @@ def world():
     )
     UnitOfMeasureConversion.objects.create(item_code="ITEM-1", from_unit="case", to_unit="each", factor=12)
     orders_world(shop)
+    StatementOrder.objects.create(
+        statement=statement, order_id="576500000000000001", sales=Decimal("207.06"), refunds=Decimal("0")
+    )
     return {"xero": xero, "shop": shop, "posting": posting}
 
 

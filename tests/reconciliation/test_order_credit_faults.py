@@ -89,12 +89,6 @@ def sync_locking_after_reading(shop, xero, monkeypatch, period: date, *, first: 
 # return and the statement that settles the refund at once.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="credits_plan runs before any statement payment is planned, so a return granted after the "
-    "sale's statement was generated is allocated to the invoice; the sale's statement then pays 6.50, "
-    "not 221.10, and both statements are held SOURCE_INCONSISTENT for good",
-)
 def test_a_backfill_pulling_the_sale_statement_the_return_and_the_refund_statement_at_once_reconciles():
     shop, xero = order_world(1)  # statement 1 settles the sale in full (167.04)
     (first,), _ = orders_and_statement(1)
@@ -211,11 +205,6 @@ def test_a_return_moving_from_success_to_complete_posts_one_credit_note(settled_
 # locked in Xero after LedgerSync read the settings), then the order is cancelled.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a credit note has no dependency on its invoice: it is sent while the invoice is held, so "
-    "Xero holds a 214.60 credit note for a sale it never recorded",
-)
 def test_a_return_on_an_order_whose_invoice_xero_refused_posts_no_credit_note_before_the_invoice(monkeypatch):
     shop, xero = order_world(1, settled=False)
     (order,), _ = orders_and_statement(1)
@@ -239,12 +228,6 @@ def test_a_return_on_an_order_whose_invoice_xero_refused_posts_no_credit_note_be
     assert open_items() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the return's credit note was sent while its invoice was held; the cancellation then retires "
-    "the invoice and the posted credit note becomes SOURCE_CHANGED: Xero keeps a 214.60 credit note "
-    "for an order it never invoiced",
-)
 def test_a_return_then_a_cancellation_of_an_order_whose_invoice_xero_refused_leaves_nothing_in_xero(
     monkeypatch,
 ):
@@ -418,11 +401,6 @@ def test_a_credit_note_inside_a_lock_date_known_when_planned_is_approved_re_date
 # fee, and the refund settles in the next statement.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with the sale's statement held, the return's credit is allocated to the invoice for good; "
-    "once the fee is mapped the sale's statement pays 6.50, not 221.10, and stays SOURCE_INCONSISTENT",
-)
 def test_a_return_arriving_while_the_sale_statement_is_held_does_not_block_it_once_the_map_is_fixed():
     from reconciliation.models import ComponentMapping
 
@@ -529,11 +507,6 @@ def partial_refund_transaction(order: dict, amount: str) -> dict:
     return tx
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a refund finance dismissed (credited by hand, as the item says) leaves the statement that "
-    "settles it held ORDER_NOT_INVOICED for good: two other orders stay unpaid and the payout never posts",
-)
 def test_a_dismissed_partial_refund_does_not_hold_the_statement_that_settles_it_for_ever():
     from reconciliation.services.quarantine import quarantine_dismiss
 
@@ -712,12 +685,6 @@ def tray_refund_transaction(order: dict, tx_id: str) -> dict:
     return tx
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a statement pays every credit note of an order not yet refunded elsewhere, not the refunds it "
-    "settles: the desk's statement also refunds the tray's credit (-40.00-tax too much) and both refund "
-    "statements are held SOURCE_INCONSISTENT for good",
-)
 def test_two_returns_of_a_paid_order_settling_in_two_statements_each_refund_their_own_credit_note():
     shop, xero = order_world(1, settled=False)
     xero.add_item("PEN-TRAY", "Pen tray")
