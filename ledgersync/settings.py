@@ -135,6 +135,12 @@ XERO_API_URL = _service_url("XERO_API_URL", "https://api.xero.com")
 XERO_IDENTITY_URL = _service_url("XERO_IDENTITY_URL", "https://identity.xero.com")
 TIKTOK_API_URL = _service_url("TIKTOK_API_URL", "https://open-api.tiktokglobalshop.com")
 TIKTOK_AUTH_URL = _service_url("TIKTOK_AUTH_URL", "https://auth.tiktok-shops.com")
+# How old (or how far ahead of our clock) a TikTok notification's signed `timestamp` may be
+# (reconciliation/webhooks.py). The age must cover TikTok's retries of a delivery, which resend the
+# same signed body and so the same timestamp: 72 hours is the retry period TikTok documents for
+# its developer-platform webhooks; its Shop partner pages (behind a login) give none we could read.
+TIKTOK_WEBHOOK_MAX_AGE = env_int("TIKTOK_WEBHOOK_MAX_AGE", 72 * 3600)
+TIKTOK_WEBHOOK_MAX_AHEAD = env_int("TIKTOK_WEBHOOK_MAX_AHEAD", 300)
 
 # Rate-limit storage shared by all workers: Redis when configured, otherwise this process only.
 RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")

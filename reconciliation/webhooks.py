@@ -7,12 +7,23 @@ described by hookdeck's tiktok-shop-webhooks guide (skills.sh/hookdeck/webhook-s
 implemented by easycb/easycb-go (tiktok/sign.go). Which key signs: the app's, found through the
 shop the notification names (`shop_id` is TikTok's shop id, ShopConnection.external_shop_id), a
 guess consistent with one app serving many shops. The work happens in a task (services/order_notifications.py).
+
+Replays. The signature covers the whole raw body, so `tts_notification_id` and `timestamp` cannot
+be changed without breaking it: a captured request can only be replayed as it is, and the same
+notification id is then kept once (WebhookEvent's unique constraint). The timestamp window is the
+second net, for when the first is gone (event rows pruned, a database restored): a signed body
+older than TIKTOK_WEBHOOK_MAX_AGE or further ahead than TIKTOK_WEBHOOK_MAX_AHEAD is refused with
+400 and nothing stored. The age is wide on purpose: TikTok retries a failed delivery with the same
+body, hence the same timestamp, and a retry must still be taken (README, Configuration). A refused
+notification loses nothing: its order is read by the next pull (by update_time).
 """
 
 import hashlib
 import hmac
 import json
+import time
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -47,8 +58,23 @@ def tiktok_webhook(request: HttpRequest) -> JsonResponse:
     # An unknown shop cannot be checked, so it is refused like a bad signature (and says no more).
     if connection is None or not _signed_by(connection, body, request.headers.get("Authorization", "")):
         return JsonResponse({"error": "signature does not match"}, status=401)
+    stale = _outside_window(notification.get("timestamp"))
+    if stale:
+        return JsonResponse({"error": stale}, status=400)
     try:
         notification_receive(shop=connection.shop, notification=notification)
     except Unreadable as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"code": 0, "message": "success"})
+
+
+def _outside_window(timestamp) -> str:
+    """Why a signed notification's `timestamp` (unix seconds) is refused, "" when it is accepted."""
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        return "timestamp must be unix seconds"
+    now = int(time.time())
+    if now - timestamp > settings.TIKTOK_WEBHOOK_MAX_AGE:
+        return f"timestamp {timestamp} is more than {settings.TIKTOK_WEBHOOK_MAX_AGE} s old"
+    if timestamp - now > settings.TIKTOK_WEBHOOK_MAX_AHEAD:
+        return f"timestamp {timestamp} is more than {settings.TIKTOK_WEBHOOK_MAX_AHEAD} s ahead of our clock"
+    return ""

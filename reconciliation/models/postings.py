@@ -87,6 +87,11 @@ class XeroPosting(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"]),
             models.Index(fields=["source_type", "source_id"]),
+            # How a plan finds a dependency (and its orphaned dependents) by key, and how a send
+            # finds another row of the same document: without them each look-up read every row of
+            # the outbox, so planning and sending N documents took time in N squared.
+            models.Index(fields=["connection", "plan_key"], name="posting_connection_plan_key"),
+            models.Index(fields=["connection", "lookup_reference"], name="posting_connection_lookup"),
         ]
 
     def __str__(self) -> str:

@@ -24,17 +24,17 @@ from django.utils import timezone
 
 from connectors.errors import ConnectorError
 from connectors.xero.client import MAX_BODY_BYTES, MAX_ELEMENTS, ElementResult, XeroClient, dumps
-from reconciliation.models import XeroAttempt, XeroConnection, XeroPosting
+from reconciliation.models import QuarantineItem, XeroAttempt, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services import xero_access
 from reconciliation.services.lock_dates import approved_date_open
 from reconciliation.services.outbox import for_xero
+from reconciliation.services.payout_gate import gates_deferred
 from reconciliation.services.posting import (
     BATCHED_KINDS,
     element_outcome,
     existing_lookup,
     request_failed,
-    source_change_open,
     stale_settle,
 )
 from reconciliation.services.posting_outcomes import hold, mark_posted, set_state
@@ -83,12 +83,12 @@ def batch_send(*, connection_id: int, kind: str, posting_ids: Iterable[int]) -> 
         return []  # a redelivered task, or a paused connection: nothing to do
     # Built before the claim: a bad configuration must not leave claimed rows behind.
     client, audit = xero_access.xero_batch_client(connection)
-    with client:
+    # Each statement touched and its payout's RECEIVE gate are settled once, after every member's
+    # outcome is recorded (payout_gate.gates_deferred), not once per member.
+    with client, gates_deferred():
         members = _claim(candidates)
         try:
-            sendable = [
-                posting for posting, previous in members if _checked(client, audit, posting, previous)
-            ]
+            sendable = _checked_members(client, audit, members)
             if sendable:
                 _send(client, audit, kind, sendable)
         except Exception as exc:  # after the claim: we cannot know what Xero saw
@@ -125,30 +125,73 @@ def _invoice_posted(allocation: XeroPosting) -> bool:
 
 
 def _claim(candidates: list[XeroPosting]) -> list[tuple[XeroPosting, str]]:
-    """Each row with its own compare-and-swap: a row another worker claimed first is left out."""
-    claimed = []
+    """Each row with its own compare-and-swap: a row another worker claimed first is left out.
+    The rows won are then read again together, as they are now that they are ours."""
+    won: dict[int, str] = {}
     for posting in candidates:
         previous = posting.state
-        won = XeroPosting.objects.filter(pk=posting.pk, state=previous).update(
+        if XeroPosting.objects.filter(pk=posting.pk, state=previous).update(
             state=XeroPosting.State.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+        ):
+            won[posting.pk] = previous
+    fresh = XeroPosting.objects.select_related("connection", "shop", "depends_on").in_bulk(list(won))
+    return [(fresh[pk], previous) for pk, previous in won.items()]
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What the per-member checks read from the database, read for all claimed members at once
+    (two queries, not two per member), after the claim as the single send reads them."""
+
+    source_changed: frozenset[int]  # members with a SOURCE_CHANGED item not resolved
+    tried: dict[tuple[int, str, str], frozenset[int]]  # (connection, kind, reference) -> rows tried
+
+    @classmethod
+    def of(cls, members: list[tuple[XeroPosting, str]]) -> "_Checks":
+        postings = [posting for posting, _ in members]
+        if not postings:
+            return cls(frozenset(), {})
+        changed = (
+            QuarantineItem.objects.filter(posting__in=postings, reason=Reason.SOURCE_CHANGED)
+            .exclude(status=QuarantineItem.Status.RESOLVED)
+            .values_list("posting_id", flat=True)
         )
-        if won == 1:
-            posting.refresh_from_db()
-            claimed.append((posting, previous))
-    return claimed
+        rows = XeroPosting.objects.filter(
+            connection__in={p.connection_id for p in postings},
+            kind__in={p.kind for p in postings},
+            lookup_reference__in={p.lookup_reference for p in postings},
+            attempts__gt=0,
+        ).values_list("connection_id", "kind", "lookup_reference", "pk")
+        tried: dict[tuple[int, str, str], set[int]] = {}
+        for connection_id, kind, reference, pk in rows:
+            tried.setdefault((connection_id, kind, reference), set()).add(pk)
+        return cls(frozenset(changed), {identity: frozenset(pks) for identity, pks in tried.items()})
 
 
-def _checked(client: XeroClient, audit, posting: XeroPosting, previous: str) -> bool:
+def _checked_members(client: XeroClient, audit, members: list[tuple[XeroPosting, str]]) -> list[XeroPosting]:
+    checks = _Checks.of(members)
+    sendable = []
+    for posting, previous in members:
+        if _checked(client, audit, posting, previous, checks):
+            sendable.append(posting)
+        elif posting.pk in checks.source_changed:
+            # stale_settle may have planned its source again, flagging other members of this
+            # batch SOURCE_CHANGED: read the checks again for the ones still to come
+            checks = _Checks.of(members)
+    return sendable
+
+
+def _checked(client: XeroClient, audit, posting: XeroPosting, previous: str, checks: _Checks) -> bool:
     """May this member be created in the batch? The same checks as a single send, per element;
     lookups are single requests audited against this posting alone."""
     audit.members = [posting]
     if posting.depends_on_id is not None and posting.depends_on.state != XeroPosting.State.POSTED:
         set_state(posting, XeroPosting.State.WAITING, error=f"waits for {posting.depends_on}")
         return False
-    if source_change_open(posting):
+    if posting.pk in checks.source_changed:  # posting.source_change_open, for every member at once
         stale_settle(client, posting)
         return False
-    if _may_exist(posting, previous):
+    if _may_exist(posting, previous, checks):
         found = existing_lookup(client, posting)
         if found is None:
             return False  # the lookup failed: still unknown, looked up again later
@@ -158,25 +201,18 @@ def _checked(client: XeroClient, audit, posting: XeroPosting, previous: str) -> 
     return posting.original_date is None or approved_date_open(posting)
 
 
-def _may_exist(posting: XeroPosting, previous: str) -> bool:
+def _may_exist(posting: XeroPosting, previous: str, checks: _Checks) -> bool:
     """Could Xero already hold this document? Batched kinds are many documents per source and
-    purpose, so a document's identity is its lookup reference (InvoiceNumber, Reference, ...)."""
+    purpose, so a document's identity is its lookup reference (InvoiceNumber, Reference, ...):
+    another row of it that was ever tried (`_Checks.tried_references`) may be in Xero."""
     if (
         previous != XeroPosting.State.READY
         or posting.attempts > 1
         or not posting.idempotency_key.endswith(":0")
     ):
         return True
-    return (
-        XeroPosting.objects.filter(
-            connection=posting.connection_id,
-            kind=posting.kind,
-            lookup_reference=posting.lookup_reference,
-            attempts__gt=0,
-        )
-        .exclude(pk=posting.pk)
-        .exists()
-    )
+    identity = (posting.connection_id, posting.kind, posting.lookup_reference)
+    return bool(checks.tried.get(identity, frozenset()) - {posting.pk})
 
 
 def _send(client: XeroClient, audit, kind: str, members: list[XeroPosting]) -> None:

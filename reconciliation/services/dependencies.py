@@ -60,7 +60,8 @@ def dependents_release(posting: XeroPosting) -> int:
     """`posting` is POSTED: its WAITING dependents get its Xero id and become READY. A compare-and-
     swap per row, so a dependent finance dismissed meanwhile stays as it is."""
     released = 0
-    for dependent in posting.dependents.filter(state=XeroPosting.State.WAITING):
+    # by id: the model's -created_at ordering let the database walk that index, not depends_on's
+    for dependent in posting.dependents.filter(state=XeroPosting.State.WAITING).order_by("pk"):
         released += XeroPosting.objects.filter(pk=dependent.pk, state=XeroPosting.State.WAITING).update(
             state=XeroPosting.State.READY, payload=filled(dependent.payload, posting.xero_id)
         )

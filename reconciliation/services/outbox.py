@@ -112,10 +112,12 @@ def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, source) -> list[XeroP
         lock_problems = [p for p in plan.problems if p.code == Reason.LOCK_DATE]
         postings = []
         by_key: dict[str, XeroPosting] = {}
+        earlier = _dependencies_planned_before(shop, plan.documents)
+        keys_used = _keys_used(shop, plan.documents)
         # Documents others depend on first, so a dependent finds its dependency's row.
         for doc in sorted(plan.documents, key=lambda d: bool(d.depends_on)):
             mine = [p for p in current if p.purpose == doc.purpose]
-            dependency = _dependency(shop, doc, by_key)
+            dependency = _dependency(shop, doc, by_key, earlier)
             posting = _posting_for(
                 shop,
                 doc,
@@ -125,6 +127,7 @@ def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, source) -> list[XeroP
                 source_hash,
                 held=bool(lock_problems),
                 dependency=dependency,
+                keys_used=keys_used,
             )
             if posting is not None:
                 postings.append(posting)
@@ -140,28 +143,71 @@ def plan_apply(*, shop: Shop, plan: Plan, source_ref: str, source) -> list[XeroP
         return postings
 
 
-def _dependency(shop: Shop, doc: PlannedDocument, by_key: dict[str, XeroPosting]) -> XeroPosting | None:
-    """The posting whose Xero id `doc` needs: its first `depends_on` key, planned in this plan or
-    in an earlier one on the same Xero connection (an invoice's plan before its settlement's)."""
+def _dependencies_planned_before(shop: Shop, documents: list[PlannedDocument]) -> dict[str, XeroPosting]:
+    """The rows of earlier plans on this Xero connection that `documents` depend on, by key (the
+    newest row of each key not set aside), read and locked in one query: a statement of 1,000
+    orders depends on 1,000 invoices planned before it. Keys this plan plans itself are left to
+    `_dependency`: this plan may set their rows aside as it goes."""
+    planned_here = {doc.key for doc in documents if doc.key}
+    keys = {doc.depends_on[0] for doc in documents if doc.depends_on} - planned_here
+    if not keys:
+        return {}
+    found: dict[str, XeroPosting] = {}
+    for posting in _dependency_rows(shop).filter(plan_key__in=keys):
+        found.setdefault(posting.plan_key, posting)
+    return found
+
+
+def _dependency_rows(shop: Shop):
+    # Locked: a send posting one right now either commits first (we then see it POSTED) or waits
+    # for this plan to commit (and then releases the dependent it can now see).
+    return (
+        XeroPosting.objects.select_for_update()
+        .filter(connection=shop.xero_connection)
+        .exclude(state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED])
+        .order_by("-id")
+    )
+
+
+def _keys_used(shop: Shop, documents: list[PlannedDocument]) -> set[str]:
+    """Which of the documents' keys some posting on this connection already has: only a key used
+    before can have dependents left behind by an earlier row (`_posting_for`, orphans)."""
+    keys = {doc.key for doc in documents if doc.key}
+    if not keys:
+        return set()
+    return set(
+        XeroPosting.objects.filter(connection=shop.xero_connection, plan_key__in=keys).values_list(
+            "plan_key", flat=True
+        )
+    )
+
+
+def _dependency(
+    shop: Shop, doc: PlannedDocument, by_key: dict[str, XeroPosting], earlier: dict[str, XeroPosting]
+) -> XeroPosting | None:
+    """The posting whose Xero id `doc` needs: its first `depends_on` key, planned in this plan
+    (`by_key`) or in an earlier one on the same Xero connection (an invoice's plan before its
+    settlement's: `earlier`, read for the whole plan at once, else read now)."""
     if not doc.depends_on:
         return None
     key = doc.depends_on[0]
-    # Locked: a send posting it right now either commits first (we then see it POSTED) or waits
-    # for this plan to commit (and then releases the dependent it can now see).
-    found = by_key.get(key) or (
-        XeroPosting.objects.select_for_update()
-        .filter(connection=shop.xero_connection, plan_key=key)
-        .exclude(state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED])
-        .order_by("-id")
-        .first()
-    )
+    found = by_key.get(key) or earlier.get(key) or _dependency_rows(shop).filter(plan_key=key).first()
     if found is None:
         raise ValueError(f"{doc.key or doc.purpose} depends on {key!r}, which is not planned")
     return found
 
 
 def _posting_for(
-    shop, doc: PlannedDocument, current, source, source_ref, source_hash, *, held, dependency=None
+    shop,
+    doc: PlannedDocument,
+    current,
+    source,
+    source_ref,
+    source_hash,
+    *,
+    held,
+    dependency=None,
+    keys_used: set[str] | None = None,
 ) -> XeroPosting | None:
     payload = stored(doc.payload if dependency is None else with_placeholder(doc.payload, dependency.kind))
     if doc.key:
@@ -188,7 +234,7 @@ def _posting_for(
         if not _retire(posting, shop, source, source_ref, now=payload):
             return None
     new = _new_posting(shop, doc, payload, source, source_ref, source_hash, held=held, dependency=dependency)
-    if doc.key:
+    if doc.key and (keys_used is None or doc.key in keys_used):
         # dependents planned from other sources (a statement's payment of this order's invoice)
         # follow the document planned again, as those of this plan do (_follow)
         orphans = XeroPosting.objects.select_for_update().filter(

@@ -5,6 +5,10 @@ payout has its journal in Xero (or finance has dismissed it), clearing would sho
 paid but we have not explained. So the RECEIVE waits, visibly, rather than half-post the payout.
 """
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -16,6 +20,8 @@ SETTLED = (XeroPosting.State.POSTED, XeroPosting.State.SUPERSEDED, XeroPosting.S
 # What a statement moves through clearing: its journal, and in order-invoice mode also the
 # payments of its orders' invoices and the refunds of its credit notes (planning/order_settlement).
 STATEMENT_PURPOSES = ("statement_journal", "order_settlement_journal", "order_payment", "credit_note_refund")
+# Statements whose postings reached Xero inside `gates_deferred()`, settled once on leaving it.
+_deferred: ContextVar[set[int] | None] = ContextVar("payout_gate_deferred", default=None)
 
 
 def statements_pending(payout: Payout) -> list[str]:
@@ -55,9 +61,52 @@ def receives_release(*, statement: Statement | None = None) -> None:
     """Re-check waiting RECEIVEs: of one statement's payout, or all of them (the sweep)."""
     payouts = Payout.objects.filter(postings__state=XeroPosting.State.WAITING).distinct()
     if statement is not None:
-        payouts = payouts.filter(shop=statement.shop, payment_id=statement.payment_id)
+        payouts = payouts.filter(shop_id=statement.shop_id, payment_id=statement.payment_id)
     for payout in payouts:
         receive_gate(payout=payout)
+
+
+def statement_posted(statement_id: int) -> None:
+    """A posting of this statement reached Xero: its state is refreshed and its payout's RECEIVE
+    re-checked, at once, or once for the whole batch when called inside `gates_deferred()`."""
+    pending = _deferred.get()
+    if pending is None:
+        statements_settle([statement_id])
+    else:
+        pending.add(statement_id)
+
+
+@contextmanager
+def gates_deferred() -> Iterator[None]:
+    """Record a batch's outcomes first, then settle each statement it touched once and gate each
+    payout once: 50 payments of one statement re-checked its payout 50 times, each a handful of
+    queries, for the same answer. Settled on the way out even after an error, so a statement
+    whose posting was recorded POSTED never keeps a stale state (the sweep's receives_release()
+    is the second net for the RECEIVE)."""
+    if _deferred.get() is not None:
+        yield  # already deferred by an outer block: it settles
+        return
+    pending: set[int] = set()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+        if pending:
+            statements_settle(pending)
+
+
+def statements_settle(statement_ids: Iterable[int]) -> None:
+    """Refresh each statement's state, then re-check the waiting RECEIVE of each payout once."""
+    statements = list(Statement.objects.filter(pk__in=list(statement_ids)).order_by("pk"))
+    for statement in statements:
+        statement_state_refresh(statement)
+    for shop_id, payment_id in sorted({(s.shop_id, s.payment_id) for s in statements}):
+        payouts = Payout.objects.filter(
+            postings__state=XeroPosting.State.WAITING, shop_id=shop_id, payment_id=payment_id
+        ).distinct()
+        for payout in payouts:
+            receive_gate(payout=payout)
 
 
 def statement_state_refresh(statement: Statement) -> None:

@@ -6,6 +6,7 @@ Shared by the send flow (posting.py) and the lock-date checks (lock_dates.py); n
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Problem
 from reconciliation.services.dependencies import dependents_release
 from reconciliation.services.outbox import quarantine_open
-from reconciliation.services.payout_gate import receives_release, statement_state_refresh
+from reconciliation.services.payout_gate import statement_posted
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
@@ -73,7 +74,8 @@ def hold(
 def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
     """Xero has `element` (as it returned it): POSTED, its totals checked against the plan, the
     posting's items resolved (except mismatch and source-changed ones), and waiting RECEIVEs of its
-    statement's payout released; documents waiting for its Xero id get it and become READY."""
+    statement's payout released (once per batch inside payout_gate.gates_deferred); documents
+    waiting for its Xero id get it and become READY."""
     posting.state = XeroPosting.State.POSTED
     posting.xero_id = xero_id(posting.kind, element)
     posting.xero_number = str(element.get("InvoiceNumber") or element.get("CreditNoteNumber") or "")
@@ -93,9 +95,10 @@ def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
         )
     _resolve_posting_items(posting)
     dependents_release(posting)
-    if isinstance(posting.source, Statement):
-        statement_state_refresh(posting.source)
-        receives_release(statement=posting.source)
+    # compared by content type: loading the source (an order, for an invoice) only to test its
+    # kind was one query per posting
+    if posting.source_type_id == ContentType.objects.get_for_model(Statement).pk:
+        statement_posted(posting.source_id)
     return posting
 
 

@@ -73,10 +73,13 @@ class AttemptLog:
 
     def started(self, attempt: Attempt) -> None:
         fields = _request_fields(attempt) | self._batch_fields(attempt)
-        rows = [
-            XeroAttempt.objects.create(connection=self.connection, posting=member, **fields)
-            for member in self.members or [None]
-        ]
+        # one INSERT for a batch's rows (one per member), still written before the call
+        rows = XeroAttempt.objects.bulk_create(
+            [
+                XeroAttempt(connection=self.connection, posting=member, **fields)
+                for member in self.members or [None]
+            ]
+        )
         self._open[attempt.ref] = [row.pk for row in rows]
 
     def finished(self, attempt: Attempt) -> None:

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 
@@ -25,13 +26,18 @@ def world(tiktok_spec):
 
 
 def notification(
-    kind: int = 1, order_id: str = WORKED_ID, notification_id: str = "7400000000000000001"
+    kind: int = 1,
+    order_id: str = WORKED_ID,
+    notification_id: str = "7400000000000000001",
+    age: int = 0,
+    timestamp: object = None,
 ) -> bytes:
+    """A notification as TikTok sends it, stamped `age` seconds ago (negative: ahead of us)."""
     body = {
         "type": kind,
         "tts_notification_id": notification_id,
         "shop_id": TIKTOK_SHOP_ID,
-        "timestamp": 1763164800,
+        "timestamp": int(time.time()) - age if timestamp is None else timestamp,
         "data": {"order_id": order_id, "order_status": "DELIVERED", "update_time": 1763164800},
     }
     return json.dumps(body).encode()
@@ -125,3 +131,44 @@ def test_a_type_we_do_not_act_on_is_kept_and_ignored(client, world, django_captu
     assert post(client, body, signature(world, body), django_capture_on_commit_callbacks).status_code == 200
     assert WebhookEvent.objects.get().state == WebhookEvent.State.IGNORED
     assert world.tiktok.requests == []
+
+
+HOUR = 3600
+
+
+@pytest.mark.parametrize(
+    ("age", "stamp", "why"),
+    [
+        (72 * HOUR + 60, None, "s old"),  # older than TikTok's retries run: a replay
+        (-10 * 60, None, "ahead of our clock"),  # from the future: a forged clock or a bad one
+        (0, "1763164800", "unix seconds"),
+        (0, 1763164800.0, "unix seconds"),
+    ],
+)
+def test_a_signed_notification_outside_the_time_window_is_refused_and_not_kept(
+    client, world, django_capture_on_commit_callbacks, age, stamp, why
+):
+    body = notification(age=age, timestamp=stamp)
+    response = post(client, body, signature(world, body), django_capture_on_commit_callbacks)
+    assert response.status_code == 400 and why in response.json()["error"]
+    assert WebhookEvent.objects.count() == 0 and world.tiktok.requests == []
+
+
+def test_a_retry_hours_later_with_its_original_timestamp_is_still_taken(
+    client, world, django_capture_on_commit_callbacks
+):
+    """TikTok resends a failed delivery with the same signed body: the window lets it in."""
+    body = notification(age=71 * HOUR)
+    assert post(client, body, signature(world, body), django_capture_on_commit_callbacks).status_code == 200
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+
+
+def test_the_window_is_a_setting(client, world, django_capture_on_commit_callbacks, settings):
+    settings.TIKTOK_WEBHOOK_MAX_AGE = 5 * 60
+    settings.TIKTOK_WEBHOOK_MAX_AHEAD = 0
+    fresh, old = notification(age=60), notification(age=10 * 60, notification_id="7400000000000000002")
+    assert post(client, fresh, signature(world, fresh), django_capture_on_commit_callbacks).status_code == 200
+    assert post(client, old, signature(world, old), django_capture_on_commit_callbacks).status_code == 400
+    ahead = notification(age=-60, notification_id="7400000000000000003")
+    assert post(client, ahead, signature(world, ahead), django_capture_on_commit_callbacks).status_code == 400
+    assert WebhookEvent.objects.count() == 1

@@ -1,4 +1,5 @@
-"""`make bench`: planning speed and memory, and Xero calls per statement in a whole sync.
+"""`make bench`: planning speed and memory, Xero calls per statement in a whole sync, and the
+time and SQL queries of syncing and posting one statement of N orders (order-invoice mode).
 
 Numbers, not assertions: tests never time things (README, "How we work").
 """
@@ -9,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 from django_q.conf import Conf
 
 from connectors.tiktok.sandbox_data import demo_statements, statement_page_data
@@ -25,11 +27,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--big", type=int, default=20000, help="transactions in the one big statement")
         parser.add_argument("--sync-days", type=int, default=20)
+        parser.add_argument("--orders", type=int, default=1000, help="orders in the one order-mode statement")
+        parser.add_argument("--only-orders", action="store_true", help="run the orders benchmark alone")
 
-    def handle(self, *args, big: int, sync_days: int, **options):
-        self._planning(days=365)
-        self._big_statement(big)
-        self._sync(sync_days)
+    def handle(self, *args, big: int, sync_days: int, orders: int, only_orders: bool, **options):
+        if not only_orders:
+            self._planning(days=365)
+            self._big_statement(big)
+            self._sync(sync_days)
+        if orders:
+            self._orders(orders)
 
     def _planning(self, days: int) -> None:
         pages = [
@@ -94,6 +101,31 @@ class Command(BaseCommand):
             f"sync {days} statements + payouts through both sandboxes: {elapsed:.1f} s, "
             f"{xero_calls} Xero API calls ({xero_calls / days:.2f} per statement, "
             f"{len(demo.tiktok.requests)} TikTok calls)"
+        )
+
+    def _orders(self, count: int) -> None:
+        """The world of tests/reconciliation/test_order_end_to_end.py (`count` copies of the worked
+        order, one statement settling them, its PAID payment), synced and sent as the test does."""
+        from tests.reconciliation.test_order_end_to_end import order_world, sync_and_send
+
+        Conf.SYNC = True
+        shop, xero = order_world(count)
+        queries = 0
+
+        def counted(execute, sql, params, many, context):
+            # counted here, not with CaptureQueriesContext: its log keeps the last 9,000 only
+            nonlocal queries
+            queries += 1
+            return execute(sql, params, many, context)
+
+        started = time.perf_counter()
+        with connection.execute_wrapper(counted):
+            sync_and_send(shop)
+        elapsed = time.perf_counter() - started
+        self.stdout.write(
+            f"sync and post one statement of {count} orders ({len(xero.invoices)} invoices, "
+            f"{len(xero.payments)} payments in Xero): {elapsed:.1f} s, {queries} SQL queries "
+            f"({queries / count:.1f} per order), {len(xero.requests)} Xero calls"
         )
 
 
