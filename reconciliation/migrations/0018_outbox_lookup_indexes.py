@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('reconciliation', '0015_orderwire_order_reasons'),
+        ('reconciliation', '0017_statement_orders'),
     ]
 
     operations = [
