@@ -18,17 +18,41 @@ from reconciliation.models import (
 )
 from reconciliation.models.postings import link_to
 
+# What each order document is, in finance's words.
+PURPOSES = {
+    "order_invoice": "invoice",
+    "order_payment": "payment into clearing",
+    "order_credit_note": "credit note",
+    "order_credit_allocation": "credit allocated to the invoice",
+    "credit_note_refund": "refund out of clearing",
+}
+
 
 class PulledAdmin(ReadOnlyAdmin):
     list_select_related = ("shop",)
     readonly_fields = ("documents", "held", "source_link", "raw")
 
-    @admin.display(description="Xero documents planned from it")
+    @admin.display(description="Xero documents")
     def documents(self, obj):
-        """An order's invoice, a return's or cancellation's credit note and allocation."""
-        postings = XeroPosting.objects.filter(**link_to(obj)).order_by("id")
-        rows = [(p, p.get_state_display()) for p in postings]
-        return format_html_join("", "<div>{} ({})</div>", ((admin_link(p), s) for p, s in rows)) or "-"
+        """Everything planned for the order: its invoice, the statements' payments of it, its
+        returns' and cancellations' credit notes, allocations and refunds (their planning keys all
+        start "order <id>:"); for a return or cancellation, what was planned from it."""
+        if isinstance(obj, TikTokOrder) and obj.shop.xero_connection_id:
+            postings = XeroPosting.objects.filter(
+                connection_id=obj.shop.xero_connection_id, plan_key__startswith=f"order {obj.order_id}:"
+            )
+        else:
+            postings = XeroPosting.objects.filter(**link_to(obj))
+        rows = [
+            (PURPOSES.get(p.purpose, p.purpose), admin_link(p), p.get_state_display())
+            for p in postings.order_by("id")
+        ]
+        return format_html_join("", "<div>{}: {} ({})</div>", rows) or "-"
+
+    @admin.display(description="order")
+    def order_link(self, obj):
+        order = TikTokOrder.objects.filter(shop=obj.shop, order_id=obj.order_id).first()
+        return admin_link(order) if order else f"{obj.order_id} (not pulled)"
 
     @admin.display(description="open quarantine items")
     def held(self, obj):
@@ -55,6 +79,7 @@ class TikTokOrderAdmin(PulledAdmin):
 @admin.register(TikTokReturn)
 class TikTokReturnAdmin(PulledAdmin):
     list_display = ("return_id", "order_id", "shop", "status", "return_type", "update_time")
+    readonly_fields = ("order_link", *PulledAdmin.readonly_fields)
     list_filter = ("status", "return_type", "shop")
     search_fields = ("return_id", "order_id")
     exclude = ("source",)
@@ -63,6 +88,7 @@ class TikTokReturnAdmin(PulledAdmin):
 @admin.register(TikTokCancellation)
 class TikTokCancellationAdmin(PulledAdmin):
     list_display = ("cancel_id", "order_id", "shop", "status", "cancel_type", "update_time")
+    readonly_fields = ("order_link", *PulledAdmin.readonly_fields)
     list_filter = ("status", "cancel_type", "shop")
     search_fields = ("cancel_id", "order_id")
     exclude = ("source",)

@@ -164,8 +164,8 @@ class ShopAdmin(SpreadsheetAdmin):
             },
         ),
         (
-            "Order invoices (posting mode not yet built)",
-            {"classes": ["collapse"], "fields": list(Shop.ORDER_INVOICE_SETTINGS)},
+            "Order invoices (used when the posting mode is order invoices)",
+            {"fields": list(Shop.ORDER_INVOICE_SETTINGS)},
         ),
     ]
 

@@ -50,10 +50,12 @@ class OrderRefund:
     refund_date: date
     line_ids: tuple[str, ...]
     shipping: bool = False
+    kind: str = "return"  # or "cancellation": how finance reads it (a cancelled order was never refunded)
 
 
-def refund_ref(order_id: str, refund_id: str) -> str:
-    return f"{order_ref(order_id)} refund {refund_id}"
+def refund_ref(order_id: str, refund_id: str, kind: str = "return") -> str:
+    """How finance reads it: "TikTok order 5765... return 4037..." (or "cancellation 4035...")."""
+    return f"{order_ref(order_id)} {kind} {refund_id}"
 
 
 def is_credited(raw, kind: str) -> bool:
@@ -77,7 +79,7 @@ def refund_facts(
     refunds no shipping the buyer did not pay, yet the invoice carries TikTok's shipping subsidy)."""
     id_field, _, lines_field = _FIELDS[kind]
     refund_id = str(raw.get(id_field) or "?") if isinstance(raw, dict) else "?"
-    ref = refund_ref(order.order_id, refund_id)
+    ref = refund_ref(order.order_id, refund_id, kind)
     try:
         line_ids, subtotal, shipping_fee = _read(raw, lines_field)
         when = raw.get("create_time")
@@ -113,6 +115,7 @@ def refund_facts(
             refund_date=local_date(when, timezone),
             line_ids=tuple(line_ids),
             shipping=shipping_fee > ZERO or whole_order,
+            kind=kind,
         ),
         [],
     )

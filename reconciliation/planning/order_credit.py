@@ -71,7 +71,7 @@ def plan_order_credit(
 ) -> tuple[Plan, OrderDocument | None]:
     """(the credit note and, while the invoice is open, its allocation; the credit the settlement
     must refund from clearing, or None when the invoice took all of it)."""
-    ref = refund_ref(facts.order_id, refund.refund_id)
+    ref = refund_ref(facts.order_id, refund.refund_id, refund.kind)
     refunded = tuple(line for line in facts.lines if line.id in refund.line_ids)
     unknown = sorted(set(refund.line_ids) - {line.id for line in facts.lines})
     if unknown or not (refunded or refund.shipping):
@@ -172,7 +172,7 @@ def _credit_payload(
         "Contact": {"Name": shop.contact_name or DEFAULT_CONTACT},
         "Date": refund.refund_date.isoformat(),
         "CreditNoteNumber": credit_note_number(settings, facts.order_id, refund.refund_id),
-        "Reference": f"TikTok order {facts.order_id} refund {refund.refund_id}",
+        "Reference": f"TikTok order {facts.order_id} {refund.kind} {refund.refund_id}",
         "CurrencyCode": facts.currency,
         "LineAmountTypes": shop.line_amount_types,
         "Status": "AUTHORISED",

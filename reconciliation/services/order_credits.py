@@ -82,7 +82,7 @@ class Credit:
 
     @property
     def ref(self) -> str:
-        return refund_ref(self.row.order_id, self.refund_id)
+        return refund_ref(self.row.order_id, self.refund_id, self.kind)
 
     @property
     def refund_id(self) -> str:

@@ -283,5 +283,12 @@ def test_an_orders_and_its_cancellations_admin_pages_link_the_xero_documents_pla
     assert page.count("(Posted)") == 2
     row = TikTokOrder.objects.get()
     page = client.get(reverse("admin:reconciliation_tiktokorder_change", args=[row.pk])).content.decode()
-    invoice = XeroPosting.objects.get(purpose="order_invoice")
-    assert reverse("admin:reconciliation_xeroposting_change", args=[invoice.pk]) in page
+    # the order's page lists everything planned for it, its cancellation's credit note included
+    for posting in XeroPosting.objects.all():
+        assert reverse("admin:reconciliation_xeroposting_change", args=[posting.pk]) in page
+    assert "credit allocated to the invoice" in page
+    cancellation = TikTokCancellation.objects.get()
+    page = client.get(
+        reverse("admin:reconciliation_tiktokcancellation_change", args=[cancellation.pk])
+    ).content.decode()
+    assert reverse("admin:reconciliation_tiktokorder_change", args=[row.pk]) in page

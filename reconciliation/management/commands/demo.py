@@ -145,6 +145,9 @@ class Command(BaseCommand):
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         finally:
+            # a second signal (make passes one on to its process group) must not cut the stop short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             processes.stop()
             left = [name for name, child in processes.children.items() if child.poll() is None]
             self.stdout.write(
