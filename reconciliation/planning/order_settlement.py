@@ -114,7 +114,7 @@ def plan_order_settlement(
     problems = _coverage_problems(statement, documents, excluded_orders, ref)
     if problems:
         return Plan((), tuple(problems))
-    settled = [doc for oid in _order_ids(statement, excluded_orders) for doc in documents[oid]]
+    settled = [doc for oid in _order_ids(statement, excluded_orders) for doc in documents.get(oid, ())]
     # A document with nothing open (an invoice its credit note was wholly allocated to) needs no payment.
     payments = [_payment(doc, statement, shop) for doc in settled if doc.amount > ZERO and not doc.by_hand]
     journal_plan = _journal(statement, settled, shop, rules, sales_tax_account, org, excluded_orders)
@@ -187,6 +187,8 @@ def _coverage_problems(statement, documents, excluded, ref: str) -> list[Problem
     problems = []
     for oid in _order_ids(statement, excluded):
         docs = documents.get(oid) or ()
+        if not docs and order_covered(statement, oid) == ZERO:
+            continue  # nothing of its sale or refunds settles here (cancelled before invoicing, net zero)
         if not docs:
             problems.append(
                 Problem(

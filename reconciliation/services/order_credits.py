@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import combinations, product
 
 from django.db import transaction
 
@@ -165,7 +166,9 @@ class OrderLedger:
         for paid, key in payments:
             self.payments[paid].append(key)
         self.settled: dict[str, list[StatementOrder]] = defaultdict(list)
-        rows = StatementOrder.objects.filter(statement__shop=shop, order_id__in=list(order_ids))
+        rows = StatementOrder.objects.filter(
+            statement__shop=shop, order_id__in=list(order_ids)
+        ).select_related("statement")
         for row in rows.order_by("statement__statement_date", "statement_id"):
             self.settled[row.order_id].append(row)
 
@@ -264,16 +267,17 @@ def _credit_plan(
 def _invoice_state(
     facts: OrderFacts, credit: Credit, ledger: OrderLedger, context, credits: list[Credit]
 ) -> InvoiceState:
-    """What the invoice still has open for this credit (module docstring: decided once). TikTok's
-    statements decide: a credit is allocated while no statement we have read settles the sale, or
-    when the statement that settles it nets this refund; not when it settled the sale without it
-    (then the refund settles later and is refunded from clearing)."""
+    """What the invoice still has open for this credit: nothing unless credit_places puts the
+    credit on the invoice and no statement's payment of the invoice is planned yet."""
     key = invoice_key(facts.order_id)
     own = ledger.allocated(credit.key)
     number = invoice_number(context.settings, facts.order_id)
     if own is not None:
         return InvoiceState(key, number, own)
-    if ledger.payments.get(key) or not _netted(facts, credit, ledger, context, credits):
+    if (
+        ledger.payments.get(key)
+        or credit_places(facts, credits, ledger, context).get(credit.key) != "invoice"
+    ):
         return InvoiceState(key, number, ZERO)
     total = expected_invoice_total(facts, context.shop_settings, context.settings)
     others = [
@@ -285,23 +289,79 @@ def _invoice_state(
     return InvoiceState(key, number, max(due, ZERO))
 
 
-def _netted(facts: OrderFacts, credit: Credit, ledger: OrderLedger, context, credits: list[Credit]) -> bool:
-    """May this credit go to the invoice: no statement has settled the sale yet, or the one that
-    did nets this refund with it (the refunds it nets are matched to credits by amount)."""
-    sales = [row for row in ledger.settled.get(facts.order_id, []) if row.sales != ZERO]
-    if not sales:
-        return True
-    netted = sum((row.refunds for row in sales), ZERO)
-    if netted == ZERO:
-        return False
-    candidates = [
-        doc
+MAX_ASSIGNED = 6  # credits of one order whose place is searched; more are left to finance (held)
+
+
+def credit_places(facts: OrderFacts, credits: list[Credit], ledger: OrderLedger, context) -> dict[str, str]:
+    """Where each credit of the order is settled, by credit key: "invoice" (allocated: no
+    statement we have read settles the sale yet, or the one that does nets it), a statement id (a
+    statement that settles only refunds carries it: refunded from clearing there), or "later"
+    (the sale settled without it; a statement not read yet will refund it).
+
+    Decided by what the statements we have read settle of the order (StatementOrder): the sale's
+    statement must come to the invoice less the credits it nets, each refund statement to the
+    credits it carries. What is already planned stays (an allocation, a refund by a statement).
+    Among the placings that fit the most statements, earlier requests go to the invoice first."""
+    rows = ledger.settled.get(facts.order_id, [])
+    sale_rows = [r for r in rows if r.sales != ZERO]
+    refund_rows = [r for r in rows if r.sales == ZERO and r.refunds != ZERO]
+    shop, settings = context.shop_settings, context.settings
+    moved = {
+        c.key: doc.moved
         for c in credits
         if c.refund is not None
-        and (doc := credit_document(facts, c.refund, context.shop_settings, context.settings, allocated=ZERO))
-    ]
-    chosen = documents_settled(netted, candidates) or []
-    return credit.key in {doc.key for doc in chosen}
+        and (doc := credit_document(facts, c.refund, shop, settings, allocated=ZERO)) is not None
+    }
+    fixed = {}
+    for key in moved:
+        if ledger.allocated(key) is not None:
+            fixed[key] = "invoice"
+        elif paid := ledger.payments.get(key):
+            fixed[key] = paid[0].rsplit(":payment ", 1)[-1]
+    free = [key for key in moved if key not in fixed]
+    if not sale_rows:
+        return {**fixed, **dict.fromkeys(free, "invoice")}  # open: credits go to the invoice
+    invoice_moved = expected_invoice_total(facts, shop, settings) - tax_kept_by_tiktok(facts, shop, settings)
+    statements = [r.statement.statement_id for r in refund_rows]
+    if len(free) > MAX_ASSIGNED:
+        return {**fixed, **dict.fromkeys(free, "later")}
+
+    def score(places: dict[str, str]) -> int:
+        netted = sum((moved[k] for k, where in places.items() if where == "invoice"), ZERO)
+        fits = 1000 * (
+            len(sale_rows) == 1 and invoice_moved + netted == sale_rows[0].sales + sale_rows[0].refunds
+        )
+        for row in refund_rows:
+            carried = [k for k, where in places.items() if where == row.statement.statement_id]
+            if carried and sum((moved[k] for k in carried), ZERO) == row.refunds:
+                fits += 100
+            else:
+                fits -= 10 * len(carried)  # placed where it does not fit
+        return fits
+
+    best: dict[str, str] = {**fixed, **dict.fromkeys(free, "later")}
+    best_score = score(best)
+    for choice in product(["invoice", *statements, "later"], repeat=len(free)):
+        places = {**fixed, **dict(zip(free, choice, strict=True))}
+        if (value := score(places)) > best_score:
+            best, best_score = places, value
+    return best
+
+
+def journaled_orders(shop: Shop):
+    """Order ids whose sale a statement journal posted (the shop was in statement-journal mode
+    then): they get no invoice, and a statement settling them journals them (as samples are)."""
+    journals = XeroPosting.objects.filter(purpose="statement_journal").exclude(state__in=GONE)
+    return (
+        StatementOrder.objects.filter(
+            statement__shop=shop,
+            statement__in=Statement.objects.filter(
+                pk__in=journals.filter(source_type__model="statement").values("source_id")
+            ),
+        )
+        .exclude(sales=ZERO)
+        .values("order_id")
+    )
 
 
 def statement_orders_index(*, statement: Statement, facts: StatementFacts) -> None:
@@ -353,12 +413,24 @@ def settled_documents(
     covered = order_covered(statement, facts.order_id)
     chosen = documents_settled(covered, candidates)
     if chosen is None and _dismissed(credits):
-        refunds = order_covered(statement, facts.order_id, REFUND_COVERED)
-        chosen = documents_settled(covered - refunds, candidates)
-        if chosen is not None and refunds != ZERO:
-            by_hand = f"order {facts.order_id}:refund credited by hand"
-            chosen.append(OrderDocument(facts.order_id, by_hand, "", "credit_note", -refunds, by_hand=True))
+        chosen = _with_refund_by_hand(facts.order_id, covered, statement, candidates)
     return candidates if chosen is None else chosen
+
+
+def _with_refund_by_hand(
+    order_id: str, covered: Decimal, statement: StatementFacts, candidates: list[OrderDocument]
+) -> list[OrderDocument] | None:
+    """A refund finance dismissed to credit by hand is what the statement's refund components
+    leave over once the most documents that fit are paid: a negative remainder no larger than
+    those components. None when no combination leaves such a remainder."""
+    refunds = order_covered(statement, order_id, REFUND_COVERED)
+    for size in range(len(candidates), -1, -1):
+        for chosen in combinations(candidates, size):
+            rest = covered - sum((d.moved for d in chosen), ZERO)
+            if refunds <= rest < ZERO:
+                by_hand = f"order {order_id}:refund credited by hand"
+                return [*chosen, OrderDocument(order_id, by_hand, "", "credit_note", -rest, by_hand=True)]
+    return None
 
 
 def _dismissed(credits: list[Credit]) -> bool:

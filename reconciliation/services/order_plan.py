@@ -34,6 +34,7 @@ from reconciliation.services.order_credits import (
     credit_plan_one,
     credited_rows,
     credits_plan,
+    journaled_orders,
     ledger_keys,
     order_credits,
     settled_documents,
@@ -92,7 +93,8 @@ def orders_plan(*, shop: Shop) -> dict[str, int]:
     """Plan every order of the shop that is ready to invoice (sync: before its statements).
     Returns counts: invoices planned, held, and already posted from the same content."""
     context = _context(shop)
-    ready = selectors.orders_ready_to_invoice(shop)
+    # an order whose sale a statement journal posted (before the shop switched mode) is not invoiced
+    ready = selectors.orders_ready_to_invoice(shop).exclude(order_id__in=journaled_orders(shop))
     posted = XeroPosting.objects.filter(
         source_type=ContentType.objects.get_for_model(TikTokOrder),
         source_id=OuterRef("pk"),
@@ -143,7 +145,10 @@ def _already_posted(order: TikTokOrder) -> bool:
 
 def _order_plan(order: TikTokOrder, context: _Context, *, ready: bool = False) -> Plan:
     ref = order_ref(order.order_id)
-    if not ready and not selectors.orders_ready_to_invoice(order.shop).filter(pk=order.pk).exists():
+    ready_now = selectors.orders_ready_to_invoice(order.shop).exclude(
+        order_id__in=journaled_orders(order.shop)
+    )
+    if not ready and not ready_now.filter(pk=order.pk).exists():
         note = f"{ref}: not ready to invoice (status {order.status}, or not a sale); nothing planned"
         plan = Plan((), (), information=(Information("ORDER_NOT_INVOICED", note, ref),))
         no_sale = TikTokOrder.objects.filter(pk=order.pk).filter(_NO_SALE).exists()
@@ -225,6 +230,7 @@ def statement_order_inputs(*, shop: Shop, facts: StatementFacts) -> OrderSettlem
         for o in TikTokOrder.objects.filter(shop=shop, order_id__in=order_ids).select_related("source")
     }
     excluded = {oid for oid, row in rows.items() if row.is_sample or row.is_replacement or row.is_exchange}
+    excluded |= set(journaled_orders(shop).filter(order_id__in=order_ids).values_list("order_id", flat=True))
     readable: dict[str, OrderFacts] = {}
     for oid, row in rows.items():
         if oid in excluded or context.zone is None:

@@ -170,10 +170,10 @@ def statement_plan(*, statement: Statement) -> Plan:
     reserve_before = statement.reserve_amount
     if facts is not None:
         statement.reserve_amount = facts.reserve_amount
-        if shop.posting_mode == "order_invoices":
-            from reconciliation.services.order_credits import statement_orders_index
+        # In every mode: a shop switched to order invoices must know which sales a journal posted.
+        from reconciliation.services.order_credits import statement_orders_index
 
-            statement_orders_index(statement=statement, facts=facts)
+        statement_orders_index(statement=statement, facts=facts)
     statement.save(update_fields=["state", "reserve_amount", "updated_at"])
     if statement.reserve_amount != reserve_before:
         # The payout's RECEIVE counts a reserve once: what its statements now carry changed.
