@@ -19,7 +19,11 @@ NEXT = {
 
 def posting_next(posting: XeroPosting) -> str:
     if posting.state == State.POSTED:
-        return f"posted to Xero as {posting.xero_number or posting.xero_id}"
+        return (
+            f"posted to Xero as {posting.xero_number}"
+            if posting.xero_number
+            else f"posted to Xero (id {posting.xero_id})"
+        )
     if posting.state == State.RETRY:
         return f"Xero failed; it is sent again at {posting.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
     if posting.state == State.HELD:
