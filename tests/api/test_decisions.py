@@ -182,3 +182,13 @@ def test_finance_decides_with_a_token(world, queued):
 
 def test_a_missing_item_is_404(as_role, world):
     assert as_role("Finance").post("/api/exceptions/999999/retry/", {}).status_code == 404
+
+
+def test_an_administrator_decides_like_finance(world, queued):
+    client = APIClient()
+    client.force_login(User.objects.create_superuser("root", password="x"))
+
+    response = client.post(url(world["item"], "dismiss"), {"reason": "admin says no"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["item"]["decided_by"] == "root"

@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -154,3 +156,27 @@ def test_no_secret_is_reachable(as_role, world):
     assert b"secret-client" not in everything
     for path in ("/api/connections/", "/api/xero-connections/", "/api/shops/", "/api/tokens/"):
         assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_list_page_costs_the_same_queries_for_3_rows_or_30(
+    as_role, shop, world, name, django_assert_max_num_queries
+):
+    from tests.api.conftest import journal_of, lock_date_item_of, statement_of
+
+    client = as_role("Auditor")
+    client.get(f"/api/{name}/")  # warm: sessions, permissions, content types
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/api/{name}/")
+    for n in range(30):
+        statement = statement_of(shop, f"N{n}", world["statement"].statement_date, "1.00", payment_id=f"Q{n}")
+        posting = journal_of(shop, statement, "1.00", state="held")
+        lock_date_item_of(posting)
+        world["attempt"].pk = None
+        world["attempt"].posting = posting
+        world["attempt"].save()
+
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(f"/api/{name}/")
+    rows = {"postings": 32, "attempts": 32, "exceptions": 31, "statements": 31, "payouts": 1}
+    assert len(response.json()["results"]) == rows[name]
