@@ -130,3 +130,31 @@ def test_a_shop_without_xero_can_only_dry_run_and_an_unknown_shop_is_refused(as_
         UPLOAD, {"shop": "nope", "file": SimpleUploadedFile("a.csv", b"x")}, format="multipart"
     )
     assert unknown.status_code == 400 and "shop" in unknown.json()
+
+
+def test_retry_of_a_held_upload_says_the_problem_is_still_there_then_posts_once_fixed(as_role, us_shop):
+    client = as_role("Finance")
+    ComponentMapping.objects.filter(component="fee.transaction_fee_amount").delete()
+    upload(client)
+    first = QuarantineItem.objects.get(status="open")
+    assert first.reason == "UNMAPPED_COMPONENT"
+
+    again = client.post(f"/api/exceptions/{first.pk}/retry/", {}, format="json").json()
+
+    second = QuarantineItem.objects.get(status="open")
+    assert second.pk != first.pk
+    assert again["item"]["status"] == "resolved"  # the service resolves it; a fresh item holds instead
+    assert again["still_open"] == [f"http://testserver/api/exceptions/{second.pk}/"]
+    assert again["message"] == f"item resolved; still open: exception #{second.pk} (UNMAPPED_COMPONENT)"
+
+    ComponentMapping.objects.create(
+        channel="tiktok", component="fee.transaction_fee_amount", account_code="6100"
+    )
+    fixed = client.post(f"/api/exceptions/{second.pk}/retry/", {}, format="json").json()
+
+    assert fixed["still_open"] == [] and fixed["message"] == "item resolved"
+    statement = Statement.objects.get(statement_id="SC-2025-11-14")
+    assert statement.state == "planned"
+    assert [p["state"] for p in client.get(f"/api/postings/?statement={statement.pk}").json()["results"]] == [
+        "ready"
+    ]
