@@ -158,6 +158,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # POST /api/token/ trades a password for a token: slow enough that passwords cannot be guessed
+    # at speed (per client address, per process with the default cache).
+    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_TOKEN_RATE", "10/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LedgerSync API",

@@ -2,7 +2,6 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from reconciliation.api import views
@@ -17,10 +16,11 @@ router.register("exceptions", views.ExceptionViewSet, basename="exception")
 router.register("statements", views.StatementViewSet, basename="statement")
 router.register("payouts", views.PayoutViewSet, basename="payout")
 
+
 urlpatterns = [
     # before the router, so "upload" is not read as a statement id
     path("statements/upload/", StatementUploadView.as_view(), name="statement-upload"),
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", views.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

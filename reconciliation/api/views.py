@@ -6,9 +6,11 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from reconciliation.api import filters
 from reconciliation.api.outcome import decision_outcome
@@ -126,3 +128,11 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
     def dismiss(self, request, pk=None):
         """Will not be posted; the reason is required and kept with who and when."""
         return self._decide(request, "dismiss", DismissInput)
+
+
+class TokenView(ObtainAuthToken):
+    """A user's token for username and password; throttled (settings, "token") so that it cannot be
+    used to guess passwords at speed."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from reconciliation.models import (
@@ -30,6 +31,14 @@ def member_of(group: str | None, name: str | None = None) -> User:
     if group:
         user.groups.add(Group.objects.get(name=group))
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counts live in the cache: each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -180,3 +180,16 @@ def test_a_list_page_costs_the_same_queries_for_3_rows_or_30(
         response = client.get(f"/api/{name}/")
     rows = {"postings": 32, "attempts": 32, "exceptions": 31, "statements": 31, "payouts": 1}
     assert len(response.json()["results"]) == rows[name]
+
+
+def test_guessing_passwords_for_a_token_is_throttled(world):
+    User.objects.create_user("audrey", password="pw-audrey-1")
+    client = APIClient()
+
+    answers = [
+        client.post("/api/token/", {"username": "audrey", "password": f"guess-{n}"}).status_code
+        for n in range(11)
+    ]
+
+    assert answers == [400] * 10 + [429]
+    assert client.post("/api/token/", {"username": "audrey", "password": "pw-audrey-1"}).status_code == 429
