@@ -1,5 +1,6 @@
 """LedgerSync settings: everything that differs between machines comes from the environment."""
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -145,6 +146,10 @@ RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")
 if not RATE_LIMIT_STORAGE.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
     raise ImproperlyConfigured(f"RATE_LIMIT_STORAGE={RATE_LIMIT_STORAGE!r}: use memory:// or a redis:// URL")
 
+API_TOKEN_RATE = env_str("API_TOKEN_RATE", "10/minute")
+if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", API_TOKEN_RATE or ""):
+    raise ImproperlyConfigured(f"API_TOKEN_RATE={API_TOKEN_RATE!r}: use a count per period, e.g. 10/minute")
+
 # The REST API (reconciliation/api/, README "REST API"): a token or the admin's session; every
 # endpoint checks the caller's model permissions, reads included (view_*), so roles hold as in the admin.
 REST_FRAMEWORK = {
@@ -160,7 +165,7 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     # POST /api/token/ trades a password for a token: slow enough that passwords cannot be guessed
     # at speed (per client address, per process with the default cache).
-    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_TOKEN_RATE", "10/minute")},
+    "DEFAULT_THROTTLE_RATES": {"token": API_TOKEN_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LedgerSync API",
