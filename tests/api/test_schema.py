@@ -41,13 +41,23 @@ def test_the_schema_validates_without_a_single_warning(tmp_path):
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
 
-def test_the_schema_is_served_to_a_signed_in_user_only(as_role):
-    assert as_role("anonymous").get("/api/schema/").status_code == 401
+@pytest.mark.parametrize("role", ["Auditor", "Operations", "Finance"])
+def test_the_schema_docs_and_root_are_served_to_every_role(as_role, role):
+    client = as_role(role)
 
-    response = as_role("Auditor").get("/api/schema/?format=json")
+    schema = client.get("/api/schema/?format=json")
+    root = client.get("/api/")
 
-    assert response.status_code == 200
-    assert "/api/exceptions/{id}/approve/" in response.json()["paths"]
+    assert schema.status_code == 200
+    assert "/api/exceptions/{id}/approve/" in schema.json()["paths"]
+    assert client.get("/api/docs/").status_code == 200
+    assert sorted(root.json()) == ["attempts", "exceptions", "payouts", "postings", "statements"]
+
+
+def test_anonymous_gets_neither_schema_docs_nor_root(as_role):
+    client = as_role("anonymous")
+
+    assert [client.get(url).status_code for url in ("/api/schema/", "/api/docs/", "/api/")] == [401] * 3
 
 
 def test_the_swagger_ui_loads_only_our_own_static_files(as_role):
