@@ -10,7 +10,7 @@ the command's are, and a dry run writes nothing.
 import tempfile
 from pathlib import Path
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -62,7 +62,14 @@ class StatementUploadView(APIView):
     permission_classes = [CanUploadStatements]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": UploadInput}, responses={200: UploadOutput})
+    @extend_schema(
+        request={"multipart/form-data": UploadInput},
+        responses={
+            200: UploadOutput,
+            400: OpenApiResponse(description='{"detail": why the file cannot be read} or field errors'),
+            403: OpenApiResponse(description="not Operations or Finance"),
+        },
+    )
     def post(self, request):
         """Import a Seller Center statement export for a shop and plan its statements (or preview
         them with dry_run). 200 with one entry a statement (held ones with their problems); 400 when

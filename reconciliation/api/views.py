@@ -4,7 +4,7 @@ on exceptions. Thin: querysets, filters and pagination here; every change throug
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
@@ -79,6 +79,15 @@ class DecisionOutput(serializers.Serializer):
     message = serializers.CharField(help_text="what happened and what happens next, in words")
 
 
+DECIDED = {
+    200: DecisionOutput,
+    400: OpenApiResponse(
+        description='refused: {"detail": the service\'s reason}, or {"<field>": [errors]} for bad input'
+    ),
+    403: OpenApiResponse(description="not Finance"),
+    404: OpenApiResponse(description="no such item"),
+}
+
 DECISIONS = {
     "approve": lambda item, user, data: quarantine_approve(
         item=item, user=user, document_date=data.get("document_date")
@@ -99,9 +108,9 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.ExceptionFilter
 
     def _decide(self, request, name: str, input_class):
+        item = self.get_object()  # 404 before anything else
         data = input_class(data=request.data)
         data.is_valid(raise_exception=True)
-        item = self.get_object()
         try:
             DECISIONS[name](item, request.user, data.validated_data)
         except DjangoPermissionDenied as exc:
@@ -111,19 +120,19 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         output = DecisionOutput(decision_outcome(item), context=self.get_serializer_context())
         return Response(output.data)
 
-    @extend_schema(request=ApproveInput, responses=DecisionOutput)
+    @extend_schema(request=ApproveInput, responses=DECIDED)
     @action(detail=True, methods=["post"], permission_classes=[CanDecide])
     def approve(self, request, pk=None):
         """Approve a lock-date item: its document is re-dated (default: the proposed date) and sent."""
         return self._decide(request, "approve", ApproveInput)
 
-    @extend_schema(request=RetryInput, responses=DecisionOutput)
+    @extend_schema(request=RetryInput, responses=DECIDED)
     @action(detail=True, methods=["post"], permission_classes=[CanDecide])
     def retry(self, request, pk=None):
         """Try again after the cause was fixed (re-planned, re-sent or the connection resumed)."""
         return self._decide(request, "retry", RetryInput)
 
-    @extend_schema(request=DismissInput, responses=DecisionOutput)
+    @extend_schema(request=DismissInput, responses=DECIDED)
     @action(detail=True, methods=["post"], permission_classes=[CanDecide])
     def dismiss(self, request, pk=None):
         """Will not be posted; the reason is required and kept with who and when."""
