@@ -1,5 +1,6 @@
 """LedgerSync settings: everything that differs between machines comes from the environment."""
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -35,6 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "import_export",
     "django_q",
     "reconciliation",
@@ -147,8 +152,38 @@ RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")
 if not RATE_LIMIT_STORAGE.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
     raise ImproperlyConfigured(f"RATE_LIMIT_STORAGE={RATE_LIMIT_STORAGE!r}: use memory:// or a redis:// URL")
 
+API_TOKEN_RATE = env_str("API_TOKEN_RATE", "10/minute")
+if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", API_TOKEN_RATE or ""):
+    raise ImproperlyConfigured(f"API_TOKEN_RATE={API_TOKEN_RATE!r}: use a count per period, e.g. 10/minute")
+
+# The REST API (reconciliation/api/, README "REST API"): a token or the admin's session; every
+# endpoint checks the caller's model permissions, reads included (view_*), so roles hold as in the admin.
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["reconciliation.api.permissions.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "reconciliation.api.pagination.NewestFirst",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+    # POST /api/token/ trades a password for a token: slow enough that passwords cannot be guessed
+    # at speed (per client address, per process with the default cache).
+    "DEFAULT_THROTTLE_RATES": {"token": API_TOKEN_RATE},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LedgerSync API",
+    "DESCRIPTION": "Postings, HTTP attempts, exceptions, statements and payouts; finance decisions; "
+    "Seller Center statement uploads. Money is a decimal string with its currency.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -1,0 +1,56 @@
+"""What a decision actually did, read back from the rows after the service returned (issue 7 item 4:
+"answers say what will actually happen"), not what was asked for."""
+
+from django.db.models import Q
+
+from reconciliation.models import QuarantineItem, XeroPosting
+
+State = XeroPosting.State
+
+NEXT = {
+    State.READY: "queued: a worker sends it to Xero within seconds",
+    State.SENDING: "being sent to Xero now",
+    State.UNKNOWN: "Xero's answer was lost: it is looked up in Xero before it is ever sent again",
+    State.WAITING: "waits until the document it depends on is in Xero",
+    State.SUPERSEDED: "replaced by a new plan from its source (see the source's postings)",
+    State.DISMISSED: "dismissed: it will not be posted",
+}
+
+
+def posting_next(posting: XeroPosting) -> str:
+    if posting.state == State.POSTED:
+        return (
+            f"posted to Xero as {posting.xero_number}"
+            if posting.xero_number
+            else f"posted to Xero (id {posting.xero_id})"
+        )
+    if posting.state == State.RETRY:
+        return f"Xero failed; it is sent again at {posting.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+    if posting.state == State.HELD:
+        return f"held again: {posting.last_error or 'see the open exceptions'}"
+    return NEXT.get(posting.state, posting.get_state_display())
+
+
+def still_open(item: QuarantineItem):
+    """Open items about the same document or source: what is still in the way after the decision."""
+    about = Q(posting_id=item.posting_id) if item.posting_id else Q(pk__in=[])
+    if item.source_id is not None:
+        about |= Q(source_type_id=item.source_type_id, source_id=item.source_id)
+    return QuarantineItem.objects.filter(about, status=QuarantineItem.Status.OPEN).exclude(pk=item.pk)
+
+
+def decision_outcome(item: QuarantineItem) -> dict:
+    item = QuarantineItem.objects.select_related("posting", "shop", "decided_by").get(pk=item.pk)
+    posting = item.posting
+    others = list(still_open(item).order_by("id"))
+    parts = [f"item {item.get_status_display().lower()}"]
+    if posting is not None:
+        parts.append(f"{posting.get_kind_display().lower()} {posting_next(posting)}")
+    if others:
+        parts.append("still open: " + ", ".join(f"exception #{o.pk} ({o.reason})" for o in others))
+    return {
+        "item": item,
+        "posting_state": posting.state if posting else None,
+        "still_open": others,
+        "message": "; ".join(parts),
+    }

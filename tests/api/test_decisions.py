@@ -1,0 +1,194 @@
+"""Approve, retry and dismiss through the API: Finance only, the same services as the admin, and an
+answer that says what actually happened."""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from reconciliation.models import QuarantineItem, XeroPosting
+from reconciliation.models.quarantine import Reason
+from reconciliation.services import quarantine
+from tests.api.conftest import ORIGINAL_DATE, journal_of, lock_date_item_of, statement_of
+
+pytestmark = pytest.mark.django_db
+DECISIONS = {"approve": {}, "retry": {}, "dismiss": {"reason": "posted by hand"}}
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The tasks a decision queues after it commits (django-q2's async_task), in order."""
+    calls: list[tuple] = []
+    monkeypatch.setattr(quarantine, "async_task", lambda name, *args, **kw: calls.append((name, *args)))
+    return calls
+
+
+def url(item: QuarantineItem, decision: str) -> str:
+    return f"/api/exceptions/{item.pk}/{decision}/"
+
+
+@pytest.mark.parametrize("decision", DECISIONS)
+@pytest.mark.parametrize("role", ["Auditor", "Operations", None])
+def test_only_finance_decides(as_role, world, queued, role, decision):
+    response = as_role(role).post(url(world["item"], decision), DECISIONS[decision], format="json")
+
+    assert response.status_code == 403
+    item = QuarantineItem.objects.get(pk=world["item"].pk)
+    assert item.status == "open" and item.decided_by is None
+    assert XeroPosting.objects.get(pk=world["journal"].pk).state == "held" and queued == []
+
+
+@pytest.mark.parametrize("decision", DECISIONS)
+def test_anonymous_gets_401(as_role, world, decision):
+    assert as_role("anonymous").post(url(world["item"], decision), {}).status_code == 401
+
+
+def test_finance_approves_and_the_answer_says_it_is_queued(
+    as_role, world, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_role("Finance").post(url(world["item"], "approve"), {}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["item"]["status"] == "approved" and body["item"]["decided_by"] == "finance"
+    assert body["posting_state"] == "ready"
+    assert body["message"] == (
+        "item approved; manual journal queued: a worker sends it to Xero within seconds"
+    )
+    posting = XeroPosting.objects.get(pk=world["journal"].pk)
+    assert posting.payload["Date"] == "2025-11-01" and posting.original_date == ORIGINAL_DATE
+    assert queued == [("reconciliation.tasks.send_posting", posting.pk)]
+
+
+def test_approve_through_the_api_queues_exactly_what_the_admin_queues(
+    client, as_role, shop, queued, django_capture_on_commit_callbacks
+):
+    by_admin = lock_date_item_of(journal_of(shop, statement_of(shop, "S1", ORIGINAL_DATE, "10.00"), "10.00"))
+    by_api = lock_date_item_of(journal_of(shop, statement_of(shop, "S2", ORIGINAL_DATE, "10.00"), "10.00"))
+    client.force_login(User.objects.create_user("fiona", password="x", is_staff=True))
+    User.objects.get(username="fiona").groups.add(Group.objects.get(name="Finance"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:reconciliation_quarantineitem_changelist"),
+            {"action": "approve", "_selected_action": [by_admin.pk], "apply": "yes", "document_date": ""},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        as_role("Finance").post(url(by_api, "approve"), {}, format="json")
+
+    admin_posting, api_posting = (XeroPosting.objects.get(pk=i.posting_id) for i in (by_admin, by_api))
+    assert queued == [
+        ("reconciliation.tasks.send_posting", admin_posting.pk),
+        ("reconciliation.tasks.send_posting", api_posting.pk),
+    ]
+    for posting in (admin_posting, api_posting):
+        assert posting.state == "ready" and posting.document_date == date(2025, 11, 1)
+        assert posting.payload["Narration"].endswith("(original date 2025-10-20)")
+    assert api_posting.payload["JournalLines"] == admin_posting.payload["JournalLines"]
+    assert {QuarantineItem.objects.get(pk=i.pk).status for i in (by_admin, by_api)} == {"approved"}
+
+
+def test_approve_on_a_later_date_and_a_date_inside_the_lock_is_a_400_with_the_reason(as_role, world, queued):
+    client = as_role("Finance")
+
+    refused = client.post(url(world["item"], "approve"), {"document_date": "2025-10-31"}, format="json")
+
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "detail": "2025-10-31 is still inside the locked period (first open day 2025-11-01)"
+    }
+    assert QuarantineItem.objects.get(pk=world["item"].pk).status == "open"
+
+    later = client.post(url(world["item"], "approve"), {"document_date": "2025-11-05"}, format="json")
+
+    assert later.status_code == 200
+    assert XeroPosting.objects.get(pk=world["journal"].pk).payload["Date"] == "2025-11-05"
+
+
+def test_approve_is_only_for_lock_date_items(as_role, shop, queued):
+    statement = statement_of(shop, "S9", ORIGINAL_DATE, "1.00")
+    item = QuarantineItem.objects.create(
+        reason=Reason.UNMAPPED_COMPONENT, shop=shop, source=statement, source_ref="S9", message="unmapped"
+    )
+
+    response = as_role("Finance").post(url(item, "approve"), {}, format="json")
+
+    assert response.status_code == 400
+    assert "only lock-date items" in response.json()["detail"]
+
+
+def test_dismiss_needs_a_reason_and_records_who_and_why(as_role, world, queued):
+    client = as_role("Finance")
+
+    assert client.post(url(world["item"], "dismiss"), {}, format="json").json() == {
+        "reason": ["This field is required."]
+    }
+    assert client.post(url(world["item"], "dismiss"), {"reason": "  "}, format="json").status_code == 400
+    assert QuarantineItem.objects.get(pk=world["item"].pk).status == "open"
+
+    response = client.post(
+        url(world["item"], "dismiss"), {"reason": "Posted by hand as MJ-1042"}, format="json"
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["item"]["status"] == "dismissed" and body["posting_state"] == "dismissed"
+    assert body["item"]["decision_note"] == "Posted by hand as MJ-1042"
+    assert body["message"] == "item dismissed; manual journal dismissed: it will not be posted"
+    assert XeroPosting.objects.get(pk=world["journal"].pk).state == "dismissed"
+
+
+def test_retry_resends_under_a_new_key(as_role, shop, queued, django_capture_on_commit_callbacks):
+    posting = journal_of(shop, statement_of(shop, "S3", ORIGINAL_DATE, "3.00"), "3.00", state="held")
+    item = QuarantineItem.objects.create(
+        reason=Reason.XERO_VALIDATION, shop=shop, posting=posting, source_ref="S3", message="bad account"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_role("Finance").post(url(item, "retry"), {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["posting_state"] == "ready"
+    posting.refresh_from_db()
+    assert posting.state == "ready" and posting.idempotency_key.endswith(":1")
+    assert queued == [("reconciliation.tasks.send_posting", posting.pk)]
+
+
+def test_a_decided_item_is_not_decided_again(as_role, world, queued):
+    client = as_role("Finance")
+    client.post(url(world["item"], "dismiss"), {"reason": "duplicate"}, format="json")
+
+    response = client.post(url(world["item"], "retry"), {}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "this item is already dismissed"}
+
+
+def test_finance_decides_with_a_token(world, queued):
+    user = User.objects.create_user("fin-bot", password="x")
+    user.groups.add(Group.objects.get(name="Finance"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    response = client.post(url(world["item"], "dismiss"), {"reason": "by script"}, format="json")
+
+    assert response.status_code == 200
+    assert QuarantineItem.objects.get(pk=world["item"].pk).decided_by == user
+
+
+def test_a_missing_item_is_404(as_role, world):
+    assert as_role("Finance").post("/api/exceptions/999999/retry/", {}).status_code == 404
+
+
+def test_an_administrator_decides_like_finance(world, queued):
+    client = APIClient()
+    client.force_login(User.objects.create_superuser("root", password="x"))
+
+    response = client.post(url(world["item"], "dismiss"), {"reason": "admin says no"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["item"]["decided_by"] == "root"
