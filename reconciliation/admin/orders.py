@@ -6,6 +6,7 @@ from django.utils.html import format_html_join
 
 from reconciliation.admin.audit import admin_link
 from reconciliation.admin.base import ReadOnlyAdmin, pretty, pretty_json
+from reconciliation.api.money import document_amount
 from reconciliation.models import (
     OrderSync,
     QuarantineItem,
@@ -28,6 +29,12 @@ PURPOSES = {
 }
 
 
+def _amount(posting: XeroPosting, currency: str) -> str:
+    """What the document moves, read from its payload (reconciliation/api/money.py)."""
+    amount = document_amount(posting)
+    return "" if amount is None else f"{amount:,.2f} {currency}"
+
+
 class PulledAdmin(ReadOnlyAdmin):
     list_select_related = ("shop",)
     readonly_fields = ("documents", "held", "source_link", "raw")
@@ -44,10 +51,15 @@ class PulledAdmin(ReadOnlyAdmin):
         else:
             postings = XeroPosting.objects.filter(**link_to(obj))
         rows = [
-            (PURPOSES.get(p.purpose, p.purpose), admin_link(p), p.get_state_display())
+            (
+                PURPOSES.get(p.purpose, p.purpose),
+                _amount(p, obj.shop.currency),
+                admin_link(p),
+                p.get_state_display(),
+            )
             for p in postings.order_by("id")
         ]
-        return format_html_join("", "<div>{}: {} ({})</div>", rows) or "-"
+        return format_html_join("", "<div>{} {}: {} ({})</div>", rows) or "-"
 
     @admin.display(description="order")
     def order_link(self, obj):

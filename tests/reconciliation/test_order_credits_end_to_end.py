@@ -286,7 +286,7 @@ def test_an_orders_and_its_cancellations_admin_pages_link_the_xero_documents_pla
     # the order's page lists everything planned for it, its cancellation's credit note included
     for posting in XeroPosting.objects.all():
         assert reverse("admin:reconciliation_xeroposting_change", args=[posting.pk]) in page
-    assert "credit allocated to the invoice" in page
+    assert "credit allocated to the invoice 221.10 USD" in page and "invoice 221.10 USD" in page
     cancellation = TikTokCancellation.objects.get()
     page = client.get(
         reverse("admin:reconciliation_tiktokcancellation_change", args=[cancellation.pk])
