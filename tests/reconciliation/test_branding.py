@@ -1,0 +1,100 @@
+"""Branding and wording (issue 7, item 10): LedgerSync's name and landing page, refusals in the
+admin's layout that say why, reasons and model names in words, one date format, a demo summary
+without Python structures."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+DECIDE_APPROVE = "admin:reconciliation_quarantineitem_decide"
+
+
+def staff(client, name: str, group: str) -> User:
+    user = User.objects.create_user(name, password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return user
+
+
+# --- LedgerSync, not "Django administration" ----------------------------------------------------
+
+
+def test_admin_pages_say_ledgersync_and_view_site_leads_to_the_landing_page(client):
+    staff(client, "fiona", "Finance")
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Django administration" not in page and "Django site admin" not in page
+    assert '<div id="site-name"><a href="/admin/">LedgerSync</a></div>' in page
+    assert "<title>Back office | LedgerSync</title>" in page
+    assert '<a href="/">View site</a>' in page
+
+
+def test_landing_page_says_what_ledgersync_is_and_offers_sign_in(client):
+    page = client.get("/").content.decode()
+    assert "posts marketplace money" in page and "into Xero" in page
+    assert 'href="/admin/login/?next=/admin/"' in page and "Sign in" in page
+    assert "/api/docs/" not in page  # the ways in are for signed-in users
+
+
+def test_landing_page_signed_in_links_the_admin_api_docs_and_readme(client):
+    staff(client, "otto", "Operations")
+    page = client.get("/").content.decode()
+    for link in ('href="/admin/"', 'href="/api/docs/"', 'href="/readme/"'):
+        assert link in page
+    assert "Sign in" not in page
+    readme = client.get("/readme/")
+    assert readme["Content-Type"] == "text/plain; charset=utf-8"
+    assert b"## Roles" in b"".join(readme.streaming_content)
+
+
+def test_readme_needs_a_sign_in(client):
+    response = client.get("/readme/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_operations_opening_a_finance_only_page_gets_the_styled_refusal_with_the_reason(client):
+    staff(client, "otto", "Operations")
+    response = client.get(reverse(DECIDE_APPROVE, args=[1, "approve"]))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "403 Forbidden" not in page
+    assert '<div id="site-name"><a href="/admin/">LedgerSync</a></div>' in page
+    assert "Your role (Operations) cannot approve quarantine items; Finance can." in page
+    assert "admin/css/base.css" in page  # the admin's own stylesheet
+
+
+def test_a_refusal_the_admin_gives_without_a_reason_is_explained_from_the_page(client):
+    staff(client, "audrey", "Auditor")
+    response = client.get(reverse("admin:reconciliation_shop_add"))
+    assert response.status_code == 403
+    assert "Your role (Auditor) cannot add shops; Operations can." in response.content.decode()
+
+
+def test_a_refusal_outside_the_admin_models_reads_as_a_plain_sentence(rf):
+    from django.contrib.auth.models import AnonymousUser
+
+    from ledgersync.refusals import refused
+
+    request = rf.get("/somewhere/")
+    request.user = AnonymousUser()
+    response = refused(request, None)
+    assert response.status_code == 403
+    assert b"does not have the permission this page needs" in response.content
+
+
+def test_a_reason_the_service_gives_is_shown_as_given(rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+
+    from ledgersync.refusals import refused
+
+    request = rf.get("/admin/")
+    request.user = AnonymousUser()
+    response = refused(
+        request, PermissionDenied("only Finance may approve, retry or dismiss quarantined items")
+    )
+    assert b"only Finance may approve, retry or dismiss quarantined items" in response.content
