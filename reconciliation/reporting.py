@@ -1,5 +1,7 @@
 """Plain-text summaries for the command line (sync, demo)."""
 
+from reconciliation.models.quarantine import Reason
+
 
 def summary_lines(summary: dict) -> list[str]:
     postings = summary["postings"]
@@ -13,8 +15,13 @@ def summary_lines(summary: dict) -> list[str]:
     ]
     for reason, source_ref, message in summary["quarantine_items"]:
         first_line = message.splitlines()[0] if message else ""
-        lines.append(f"    - {reason}: {source_ref}: {first_line}")
+        lines.append(f"    - {_reason_label(reason)}: {source_ref}: {first_line}")
     return lines
+
+
+def _reason_label(code: str) -> str:
+    """A quarantine reason in finance's words (its code when a newer one is not known here)."""
+    return Reason(code).label if code in Reason.values else code
 
 
 def reconciliation_lines(rows: list[dict]) -> list[str]:

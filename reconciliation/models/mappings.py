@@ -65,6 +65,7 @@ class SkuMapping(models.Model):
     description = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "SKU mapping"
         ordering = ["channel", "channel_sku"]
         constraints = _per_shop_and_channel("sku_map", "channel_sku")
 

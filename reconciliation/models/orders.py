@@ -91,6 +91,7 @@ class TikTokOrder(TikTokRecord):
     is_exchange = models.BooleanField(default=False, help_text="is_exchange_order: never a sale")
 
     class Meta:
+        verbose_name = "TikTok order"
         ordering = ["shop", "-update_time", "order_id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "order_id"], name="tiktok_order_unique_per_shop")
@@ -112,6 +113,7 @@ class TikTokReturn(TikTokRecord):
     )
 
     class Meta:
+        verbose_name = "TikTok return"
         ordering = ["shop", "-update_time", "return_id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "return_id"], name="tiktok_return_unique_per_shop")
@@ -130,6 +132,7 @@ class TikTokCancellation(TikTokRecord):
     cancel_type = models.CharField(max_length=32, blank=True, help_text="CANCEL or BUYER_CANCEL")
 
     class Meta:
+        verbose_name = "TikTok cancellation"
         ordering = ["shop", "-update_time", "cancel_id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "cancel_id"], name="tiktok_cancellation_unique_per_shop")

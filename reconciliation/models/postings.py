@@ -95,7 +95,7 @@ class XeroPosting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.lookup_reference} [{self.state}]"
+        return f"{self.get_kind_display()} {self.lookup_reference}: {self.get_state_display()}"
 
     SENDABLE = ("ready", "retry", "unknown")
 
@@ -148,6 +148,7 @@ class XeroAttempt(models.Model):
     )
 
     class Meta:
+        verbose_name = "Xero HTTP attempt"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

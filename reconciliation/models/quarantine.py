@@ -9,20 +9,23 @@ from django.db.models import Q
 
 
 class Reason(models.TextChoices):
-    SOURCE_INCONSISTENT = "SOURCE_INCONSISTENT", "Source data does not add up"
-    UNMAPPED_COMPONENT = "UNMAPPED_COMPONENT", "Unmapped component"
+    """Why an item is held. The code is what the API and the logs carry; the label is what finance
+    reads in the admin (titles, filters, the queue), so it is in finance's words, not ours."""
+
+    SOURCE_INCONSISTENT = "SOURCE_INCONSISTENT", "The marketplace's figures do not add up"
+    UNMAPPED_COMPONENT = "UNMAPPED_COMPONENT", "Statement line with no account in the map"
     LOCK_DATE = "LOCK_DATE", "Dated in a locked period"
-    CURRENCY_MISMATCH = "CURRENCY_MISMATCH", "Currency differs from Xero base currency"
-    INVALID_MAPPING = "INVALID_MAPPING", "Map points at something Xero does not accept"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH", "Not in the Xero organisation's base currency"
+    INVALID_MAPPING = "INVALID_MAPPING", "Map names an account or tax type Xero does not accept"
     XERO_VALIDATION = "XERO_VALIDATION", "Xero rejected the document"
-    SOURCE_CHANGED = "SOURCE_CHANGED", "Source changed after posting"
+    SOURCE_CHANGED = "SOURCE_CHANGED", "The marketplace changed it after it was posted"
     AUTH = "AUTH", "Xero connection needs attention"
-    RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED", "Xero kept failing; retries stopped"
-    XERO_MISMATCH = "XERO_MISMATCH", "Xero's totals differ from the plan"
-    UNMAPPED_SKU = "UNMAPPED_SKU", "Order SKU has no Xero item in the SKU map"
-    UNMAPPED_TAX = "UNMAPPED_TAX", "Order tax rate has no Xero tax type in the tax-rate map"
+    RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED", "Xero kept failing; sending stopped"
+    XERO_MISMATCH = "XERO_MISMATCH", "Xero's totals differ from what was sent"
+    UNMAPPED_SKU = "UNMAPPED_SKU", "Product (SKU) with no Xero item in the map"
+    UNMAPPED_TAX = "UNMAPPED_TAX", "Tax rate with no Xero tax type in the map"
     UNSUPPORTED_ORDER = "UNSUPPORTED_ORDER", "Order has something invoicing does not handle yet"
-    ORDER_NOT_INVOICED = "ORDER_NOT_INVOICED", "Statement settles an order with no invoice planned"
+    ORDER_NOT_INVOICED = "ORDER_NOT_INVOICED", "Statement pays an order that has no invoice"
 
 
 class QuarantineItem(models.Model):
@@ -84,7 +87,7 @@ class QuarantineItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reason}: {self.source_ref}"
+        return f"{self.get_reason_display()}: {self.source_ref}"
 
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN

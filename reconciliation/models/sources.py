@@ -172,4 +172,4 @@ class SyncRun(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"sync {self.shop.code} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+        return f"sync {self.shop.code} {self.started_at:%Y-%m-%d %H:%M:%S} UTC: {self.get_status_display()}"

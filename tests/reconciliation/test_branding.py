@@ -98,3 +98,94 @@ def test_a_reason_the_service_gives_is_shown_as_given(rf):
         request, PermissionDenied("only Finance may approve, retry or dismiss quarantined items")
     )
     assert b"only Finance may approve, retry or dismiss quarantined items" in response.content
+
+
+# --- reasons and names in words ------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(settings):
+    from cryptography.fernet import Fernet
+
+    from reconciliation.models import Shop, XeroConnection
+
+    settings.CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
+    xero = XeroConnection.objects.create(name="Demo org", tenant_id="tenant-1")
+    return Shop.objects.create(
+        channel="tiktok",
+        code="tt-uk",
+        name="Demo UK",
+        region="GB",
+        currency="GBP",
+        clearing_account="1210",
+        xero_connection=xero,
+    )
+
+
+def locked_item(shop):
+    from reconciliation.models import QuarantineItem
+    from reconciliation.models.quarantine import Reason
+
+    return QuarantineItem.objects.create(
+        reason=Reason.LOCK_DATE, shop=shop, source_ref="TikTok tt-uk statement S1", message="dated 2025-10-20"
+    )
+
+
+def test_a_held_item_is_titled_by_its_reason_in_words(shop):
+    assert str(locked_item(shop)) == "Dated in a locked period: TikTok tt-uk statement S1"
+
+
+def test_every_reason_reads_as_words_not_a_code():
+    from reconciliation.models.quarantine import Reason
+
+    for reason in Reason:
+        assert reason.label != reason.value and "_" not in reason.label, reason
+
+
+def test_the_finance_queue_filters_and_titles_by_reason_in_words(client, shop):
+    item = locked_item(shop)
+    staff(client, "fiona", "Finance")
+    listing = client.get(reverse("admin:reconciliation_quarantineitem_changelist")).content.decode()
+    assert "Dated in a locked period" in listing
+    assert "Statement line with no account in the map" in listing  # the reason filter offers labels
+    assert ">LOCK_DATE<" not in listing and ">UNMAPPED_COMPONENT<" not in listing
+    page = client.get(reverse("admin:reconciliation_quarantineitem_change", args=[item.pk])).content.decode()
+    assert "Dated in a locked period: TikTok tt-uk statement S1" in page
+    assert "LOCK_DATE:" not in page
+
+
+def test_model_names_are_spelt_as_finance_spells_them(client):
+    staff(client, "audrey", "Auditor")
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "TikTok orders" in page and "SKU mappings" in page
+    assert "Tiktok" not in page and "Tik tok" not in page and "Sku mappings" not in page
+
+
+def test_a_posting_is_titled_by_its_state_in_words(shop):
+    from reconciliation.models import XeroPosting
+
+    posting = XeroPosting(shop=shop, kind=XeroPosting.Kind.MANUAL_JOURNAL, state=XeroPosting.State.HELD)
+    posting.lookup_reference = "TT-S1"
+    assert str(posting) == "Manual journal TT-S1: Held (quarantined)"
+
+
+# --- the demo summary ----------------------------------------------------------------------------
+
+
+def test_http_statuses_read_as_words_with_no_answer_last():
+    from reconciliation.management.commands.demo import statuses_in_words
+
+    assert statuses_in_words({None: 1, 200: 14, 500: 1}) == " (200: 14, 500: 1, no answer: 1)"
+    assert statuses_in_words({}) == ""
+
+
+def test_injected_faults_read_as_words():
+    from collections import Counter
+
+    from reconciliation.management.commands.demo import faults_in_words
+
+    assert (
+        faults_in_words(Counter(timeout_after_write=1, server_error=1))
+        == "1 timeout after write, 1 server error"
+    )
+    assert faults_in_words(Counter()) == "none"

@@ -1,3 +1,4 @@
+import re
 from io import StringIO
 
 import pytest
@@ -45,7 +46,14 @@ def test_demo_posts_most_statements_and_quarantines_the_locked_and_the_inconsist
     assert reasons == {"LOCK_DATE", "SOURCE_INCONSISTENT"}
     journals = XeroPosting.objects.filter(shop__code="demo-us", kind="ManualJournals", state="posted")
     assert journals.count() == 3  # 5 statements: one locked, one inconsistent
-    assert "quarantined items open: 2" in text and "LOCK_DATE" in text and "SOURCE_INCONSISTENT" in text
+    assert "quarantined items open: 2" in text
+    # reasons in words, counts in words, no Python structures (issue 7, item 10)
+    assert "- Dated in a locked period: " in text and "- The marketplace's figures do not add up: " in text
+    assert "LOCK_DATE" not in text and "SOURCE_INCONSISTENT" not in text
+    assert "Faults injected into Xero: 1 timeout after write, 1 server error" in text
+    assert re.search(r"HTTP attempts audited: \d+ \(200: \d+, 500: 1, no answer: 1\)", text)
+    assert "{" not in text and "None" not in text
+    assert "Demo shop demo-us (USD): 5 daily statements" in text
     assert "ledgersync-demo" in text
 
 

@@ -57,11 +57,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Log in as {', '.join(users)} with password {DEMO_PASSWORD!r}")
 
     def _intro(self, demo, days: int) -> None:
-        self.stdout.write(f"Demo shop {demo.shop.code}: {days} daily statements in the TikTok sandbox")
+        self.stdout.write(
+            f"Demo shop {demo.shop.code} ({demo.shop.currency}): {days} daily statements in the TikTok sandbox"
+        )
         self.stdout.write(f"Xero sandbox lock date: {demo.xero.org.PeriodLockDate}")
         if demo.orders is not None:
             self.stdout.write(
-                f"Demo shop {demo.orders.shop.code} (posting mode order invoices): {len(demo.orders.orders)} "
+                f"Demo shop {demo.orders.shop.code} ({demo.orders.shop.currency}, posting mode order invoices): "
+                f"{len(demo.orders.orders)} "
                 f"orders, then a cancellation, a return and a second statement, in its own Xero "
                 f"organisation {demo.orders.xero.org.Name!r}"
             )
@@ -83,7 +86,7 @@ class Command(BaseCommand):
             f"and {len(xero.bank_transactions)} bank transactions"
         )
         self.stdout.write(_attempts(demo.shop))
-        self.stdout.write(f"Faults injected into Xero: {dict(xero.faults.injected)}")
+        self.stdout.write(f"Faults injected into Xero: {faults_in_words(xero.faults.injected)}")
         if demo.orders is not None:
             self._order_summary(demo.orders.shop, xero.organisations[demo.orders.xero.tenant_id])
 
@@ -218,7 +221,24 @@ def _attempts(shop) -> str:
     """The shop's Xero organisation's audited HTTP attempts (token calls included), by status."""
     attempts = XeroAttempt.objects.filter(connection=shop.xero_connection)
     by_status = dict(attempts.values_list("status").annotate(n=Count("id")).order_by())
-    return f"HTTP attempts audited: {sum(by_status.values())} by status {by_status}"
+    return f"HTTP attempts audited: {sum(by_status.values())}{statuses_in_words(by_status)}"
+
+
+def statuses_in_words(by_status: dict[int | None, int]) -> str:
+    """' (200: 14, 500: 1, no answer: 1)': HTTP statuses in order, attempts that got no answer last."""
+    if not by_status:
+        return ""
+    answered = sorted((status, n) for status, n in by_status.items() if status is not None)
+    parts = [f"{status}: {n}" for status, n in answered]
+    if by_status.get(None):
+        parts.append(f"no answer: {by_status[None]}")
+    return f" ({', '.join(parts)})"
+
+
+def faults_in_words(injected: dict[str, int]) -> str:
+    """'1 timeout after write, 1 server error', or 'none'."""
+    faults = [f"{n} {name.replace('_', ' ')}" for name, n in injected.items() if n]
+    return ", ".join(faults) or "none"
 
 
 def live_ports(web: int, xero: int, tiktok: int) -> live.Ports:
