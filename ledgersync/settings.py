@@ -98,6 +98,12 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format on every page, audit times to the second: our en-gb formats override Django's
+# (ledgersync/formats/); the settings below say the same for code that formats without a locale.
+FORMAT_MODULE_PATH = ["ledgersync.formats"]
+DATE_FORMAT = SHORT_DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i:s T"
+TIME_FORMAT = "H:i:s"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

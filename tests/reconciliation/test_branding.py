@@ -189,3 +189,54 @@ def test_injected_faults_read_as_words():
         == "1 timeout after write, 1 server error"
     )
     assert faults_in_words(Counter()) == "none"
+
+
+# --- one date format, audit times to the second --------------------------------------------------
+
+
+def test_dates_and_times_have_one_format_with_seconds_and_zone():
+    from datetime import UTC, date, datetime
+
+    from django.utils import formats, timezone
+
+    moment = timezone.localtime(datetime(2026, 11, 29, 23, 15, 41, tzinfo=UTC))
+    assert formats.localize(moment) == "2026-11-29 23:15:41 UTC"
+    assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "2026-11-29 23:15:41 UTC"
+    assert formats.localize(date(2026, 11, 29)) == "2026-11-29"
+    assert formats.date_format(date(2026, 11, 29), "SHORT_DATE_FORMAT") == "2026-11-29"
+    assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%Y-%m-%d"  # how a date field shows it
+
+
+def test_a_postings_created_time_renders_to_the_second(client, shop):
+    from datetime import UTC, date, datetime
+
+    from reconciliation.models import Statement, XeroPosting
+
+    statement = Statement.objects.create(
+        shop=shop,
+        statement_id="S1",
+        statement_date=date(2026, 11, 28),
+        currency="GBP",
+        settlement_amount="10.00",
+        content_hash="hash-S1",
+    )
+    posting = XeroPosting.objects.create(
+        connection=shop.xero_connection,
+        shop=shop,
+        source=statement,
+        kind=XeroPosting.Kind.MANUAL_JOURNAL,
+        source_ref="tt-uk statement S1",
+        purpose="statement_journal",
+        lookup_reference="Narration=TikTok tt-uk statement S1",
+        idempotency_key="key-1",
+        payload={"Narration": "TikTok tt-uk statement S1"},
+        document_date=date(2026, 11, 28),
+        state=XeroPosting.State.HELD,
+    )
+    XeroPosting.objects.filter(pk=posting.pk).update(
+        created_at=datetime(2026, 11, 29, 23, 15, 41, tzinfo=UTC)
+    )
+    staff(client, "audrey", "Auditor")
+    page = client.get(reverse("admin:reconciliation_xeroposting_change", args=[posting.pk])).content.decode()
+    assert "2026-11-29 23:15:41 UTC" in page
+    assert "2026-11-28" in page and "28 Nov 2026" not in page and "p.m." not in page and "a.m." not in page
