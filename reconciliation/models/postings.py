@@ -78,6 +78,7 @@ class XeroPosting(models.Model):
     posted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "Xero posting"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

@@ -34,6 +34,7 @@ class XeroConnection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "Xero connection"
         ordering = ["name"]
 
     def __str__(self) -> str:

@@ -239,4 +239,5 @@ def test_a_postings_created_time_renders_to_the_second(client, shop):
     staff(client, "audrey", "Auditor")
     page = client.get(reverse("admin:reconciliation_xeroposting_change", args=[posting.pk])).content.decode()
     assert "2026-11-29 23:15:41 UTC" in page
+    assert "View Xero posting" in page  # the model's name, spelt as Xero spells itself
     assert "2026-11-28" in page and "28 Nov 2026" not in page and "p.m." not in page and "a.m." not in page
