@@ -37,6 +37,8 @@ def payout_words(payout: Payout, row: dict) -> str:
     or residue X.XX (and, before those, a payout TikTok has not paid or a receipt not yet in Xero)."""
     if row["held_statements"]:
         return f"waiting for {plural(row['held_statements'], 'held statement')}"
+    if payout.status == "FAILED":
+        return "payment failed at TikTok"
     if payout.status != "PAID":
         return f"not paid yet (TikTok: {payout.status})"
     if row["residue"] != 0:

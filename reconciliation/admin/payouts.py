@@ -7,6 +7,7 @@ with its state and postings, the RECEIVE, the residue (selectors.payouts_reconci
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -154,9 +155,8 @@ class PayoutAdmin(ReadOnlyAdmin):
         "paid_date",
         "state_words",
         "residue_amount",
-        "shop",
         "payment_id",
-        "status",
+        "shop_code",
     )
     list_display_links = ("deposit_amount", "payment_id")
     list_filter = ("status", "shop")
@@ -189,6 +189,10 @@ class PayoutAdmin(ReadOnlyAdmin):
     @admin.display(description="deposit", ordering="amount")
     def deposit(self, obj):
         return money(obj.amount, obj.currency)
+
+    @admin.display(description="shop", ordering="shop__code")
+    def shop_code(self, obj):
+        return obj.shop.code
 
     @admin.display(description="deposit", ordering="amount")
     def deposit_amount(self, obj):
@@ -226,7 +230,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         rows = [
             [
                 link(s, s.statement_id),
-                s.statement_date or "-",
+                date_format(s.statement_date) if s.statement_date else "-",
                 s.get_state_display(),
                 money(s.settlement_amount, s.currency),
                 lines(posting_line(p) for p in postings.get(s.pk, [])),

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_q.tasks import async_task
 
-from reconciliation.dashboard import dashboard
+from reconciliation.dashboard import dashboard, payout_words
 from reconciliation.demo.scenario import demo_build, demo_run
-from reconciliation.models import Payout, Statement
+from reconciliation.models import Payout, Statement, XeroPosting
 from tests.reconciliation.test_admin import staff
 from tests.reconciliation.world import build_world
 
@@ -113,9 +113,9 @@ def test_the_payout_list_shows_deposit_currency_paid_date_state_and_residue_firs
     page = text(client.get(reverse("admin:reconciliation_payout_changelist")))
 
     columns = re.sub(r" \d+ ", " ", page)  # the column headers' sort priorities
-    assert "Deposit Currency Paid date State Residue Shop" in columns
+    assert "Deposit Currency Paid date State Residue Payment id Shop" in columns
     # deposit, currency, paid date, state, residue
-    assert re.search(r"265\.27 USD \d+ \w+ \d{4} waiting for 1 held statement 265\.27 Demo TikTok US", page)
+    assert re.search(r"265\.27 USD \d+ \w+ \d{4} waiting for 1 held statement 265\.27 \d+ demo-us ", page)
     assert page.count("waiting for 1 held statement") == 2
 
 
@@ -150,3 +150,24 @@ def test_the_dashboard_and_the_payout_list_take_as_many_queries_for_ten_payouts_
     ten = queries(client, reverse("admin:index")), queries(client, PAYOUTS)
 
     assert ten == two
+
+
+@pytest.mark.parametrize(
+    "status, held, residue, receive, words",
+    [
+        ("PAID", 0, "0.00", "posted", "reconciled"),
+        ("PAID", 2, "300.00", "waiting", "waiting for 2 held statements"),
+        ("PAID", 0, "-1.25", "waiting", "residue -1.25"),
+        ("PAID", 0, "0.00", "ready", "residue 0.00, bank receipt ready to send"),
+        ("PAID", 0, "0.00", None, "residue 0.00, bank receipt not planned yet"),
+        ("PROCESSING", 0, "12.00", None, "not paid yet (TikTok: PROCESSING)"),
+        ("FAILED", 0, "12.00", None, "payment failed at TikTok"),
+    ],
+)
+def test_a_payout_state_in_words(status, held, residue, receive, words):
+    row = {
+        "held_statements": held,
+        "residue": D(residue),
+        "receive_posting": XeroPosting(state=receive) if receive else None,
+    }
+    assert payout_words(Payout(status=status), row) == words
