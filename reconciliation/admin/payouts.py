@@ -53,6 +53,11 @@ def posting_line(posting: XeroPosting) -> str:
     )
 
 
+def state_short(statement: Statement) -> str:
+    """The state's label without its explanation ("Planned", "Held"), for tables."""
+    return statement.get_state_display().split(" (")[0]
+
+
 def lines(items) -> str:
     return format_html_join(mark_safe("<br>"), "{}", ((item,) for item in items)) or "-"
 
@@ -65,12 +70,12 @@ def items_list(items) -> str:
 class StatementAdmin(ReadOnlyAdmin):
     list_display = (
         "statement_id",
-        "statement_date",
-        "amount",
-        "state_words",
+        "date",
+        "amount_only",
+        "currency",
+        "state_short",
         "payout_link",
-        "shop",
-        "payment_status",
+        "shop_code",
     )
     list_filter = ("state", "shop", "payment_status")
     search_fields = ("statement_id", "payment_id")
@@ -104,9 +109,25 @@ class StatementAdmin(ReadOnlyAdmin):
     def reserve(self, obj):
         return money(obj.reserve_amount, obj.currency)
 
+    @admin.display(description="date", ordering="statement_date")
+    def date(self, obj):
+        return date_format(obj.statement_date) if obj.statement_date else "-"
+
+    @admin.display(description="amount", ordering="settlement_amount")
+    def amount_only(self, obj):
+        return "-" if obj.settlement_amount is None else f"{obj.settlement_amount:,.2f}"
+
     @admin.display(description="state", ordering="state")
     def state_words(self, obj):
         return obj.get_state_display()
+
+    @admin.display(description="state", ordering="state")
+    def state_short(self, obj):
+        return state_short(obj)
+
+    @admin.display(description="shop", ordering="shop__code")
+    def shop_code(self, obj):
+        return obj.shop.code
 
     def get_changelist_instance(self, request):
         # The page's payouts in one query, not one per row.
@@ -128,6 +149,8 @@ class StatementAdmin(ReadOnlyAdmin):
             payout = Payout.objects.filter(shop_id=obj.shop_id, payment_id=obj.payment_id).first()
         if payout is None:
             return obj.payment_id or "-"
+        if hasattr(obj, "payout"):  # in the list: the amount is the statement's column
+            return link(payout, payout.payment_id)
         return link(payout, f"{payout.payment_id} ({money(payout.amount, payout.currency)})")
 
     @admin.display(description="postings")
@@ -231,7 +254,7 @@ class PayoutAdmin(ReadOnlyAdmin):
             [
                 link(s, s.statement_id),
                 date_format(s.statement_date) if s.statement_date else "-",
-                s.get_state_display(),
+                state_short(s),
                 money(s.settlement_amount, s.currency),
                 lines(posting_line(p) for p in postings.get(s.pk, [])),
             ]

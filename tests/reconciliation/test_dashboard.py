@@ -97,7 +97,9 @@ def test_a_payout_page_shows_its_statements_the_residue_and_what_blocks_it(clien
     assert "State: waiting for 1 held statement" in page
     assert "Residue: 265.27 USD" in page
     assert "Bank receipt (RECEIVE): Bank transaction : Waiting for another document" in page
-    assert f"{statement.statement_id} " in page and "Held (quarantined) 265.27 USD Manual journal" in page
+    assert (
+        f"{statement.statement_id} " in page and "Held 265.27 USD Manual journal : Held (quarantined)" in page
+    )
     assert reverse("admin:reconciliation_statement_change", args=[statement.pk]) in html
     assert "Dated in a locked period: TikTok demo-us statement" in page
     assert 'name="_save"' not in html
@@ -105,6 +107,24 @@ def test_a_payout_page_shows_its_statements_the_residue_and_what_blocks_it(clien
     statement_page = client.get(reverse("admin:reconciliation_statement_change", args=[statement.pk]))
     assert reverse("admin:reconciliation_payout_change", args=[payout.pk]) in statement_page.content.decode()
     assert "Manual journal : Held (quarantined)" in text(statement_page)
+    assert "Open items: #" in text(statement_page) and "Dated in a locked period" in text(statement_page)
+
+
+def test_a_statement_page_lists_the_orders_it_settles_and_the_statement_list_links_payouts(client, demo):
+    client.force_login(staff("fiona", "Finance"))
+    statement = Statement.objects.get(shop=demo.shop, settlement_amount=D("129.45"))
+    payout = Payout.objects.get(shop=demo.shop, payment_id=statement.payment_id)
+    orders = list(statement.orders.all())
+    assert orders
+
+    page = text(client.get(reverse("admin:reconciliation_statement_change", args=[statement.pk])))
+    assert "Orders it settles: order sales refunds" in page
+    for order in orders:
+        assert f"{order.order_id} {order.sales} USD {order.refunds} USD" in page
+    assert "Source data does not add up" in page and "State: Held (quarantined)" in page
+
+    listing = client.get(reverse("admin:reconciliation_statement_changelist")).content.decode()
+    assert reverse("admin:reconciliation_payout_change", args=[payout.pk]) in listing
 
 
 def test_the_payout_list_shows_deposit_currency_paid_date_state_and_residue_first(client, demo):
