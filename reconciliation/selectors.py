@@ -193,23 +193,32 @@ PAYMENT_SIGNS = {"order_payment": Decimal("1"), "credit_note_refund": Decimal("-
 
 def clearing_movement(shop: Shop, statement_ids: list[int]) -> Decimal:
     """What the statements' posted journals and payments moved the clearing account by."""
-    total = Decimal("0")
-    postings = XeroPosting.objects.filter(
+    return sum(
+        (_clearing_amount(p, shop.clearing_account) for p in _clearing_postings(statement_ids)), Decimal("0")
+    )
+
+
+def _clearing_postings(statement_ids):
+    """The statements' posted journals and payments through clearing (one query for them all)."""
+    return XeroPosting.objects.filter(
         source_type=ContentType.objects.get_for_model(Statement),
         source_id__in=statement_ids,
         state=XeroPosting.State.POSTED,
     ).filter(
         Q(kind=XeroPosting.Kind.MANUAL_JOURNAL) | Q(kind=XeroPosting.Kind.PAYMENT, purpose__in=PAYMENT_SIGNS)
     )
-    for posting in postings:
-        if posting.kind == XeroPosting.Kind.PAYMENT:
-            if posting.payload["Account"]["Code"] == shop.clearing_account:
-                total += PAYMENT_SIGNS[posting.purpose] * Decimal(str(posting.payload["Amount"]))
-            continue
-        for line in posting.payload["JournalLines"]:
-            if line["AccountCode"] == shop.clearing_account:
-                total += Decimal(str(line["LineAmount"]))
-    return total
+
+
+def _clearing_amount(posting: XeroPosting, clearing_account: str) -> Decimal:
+    if posting.kind == XeroPosting.Kind.PAYMENT:
+        if posting.payload["Account"]["Code"] != clearing_account:
+            return Decimal("0")
+        return PAYMENT_SIGNS[posting.purpose] * Decimal(str(posting.payload["Amount"]))
+    lines = posting.payload["JournalLines"]
+    return sum(
+        (Decimal(str(line["LineAmount"])) for line in lines if line["AccountCode"] == clearing_account),
+        Decimal("0"),
+    )
 
 
 def posted_by_purpose(shop: Shop) -> dict[str, int]:
@@ -219,37 +228,70 @@ def posted_by_purpose(shop: Shop) -> dict[str, int]:
 
 
 def payout_reconciliation(shop: Shop) -> list[dict]:
-    """Per payout: the deposit (in `currency`), what its statements say, what we posted through
-    clearing (journals; in posting mode "order invoices" also the payments), what is left.
+    """Per payout of the shop, oldest first: see payouts_reconciled."""
+    payouts = Payout.objects.filter(shop=shop).select_related("shop").order_by("paid_date", "payment_id")
+    return list(payouts_reconciled(payouts).values())
+
+
+def payouts_reconciled(payouts) -> dict[int, dict]:
+    """Per payout (by id, in the order given): the deposit (in `currency`), what its statements say,
+    what we posted through clearing (journals; in posting mode "order invoices" also the payments),
+    what is left. Four queries however many payouts, so the dashboard and the payout list can use it.
 
     A residue other than 0.00 means a statement of that payout is held, not yet sent, not fetched,
     or TikTok's statements and deposit disagree. The deposit is compared with what the statements put
     into clearing less any reserve only the payment reports (the RECEIVE moves that one between
     clearing and the reserve account; docs/ARCHITECTURE.md, Reserves).
     """
-    rows = []
-    for payout in Payout.objects.filter(shop=shop).order_by("paid_date", "payment_id"):
-        statements = list(Statement.objects.filter(shop=shop, payment_id=payout.payment_id))
-        expected = sum((s.settlement_amount for s in statements), Decimal("0"))
-        posted = clearing_movement(shop, [s.pk for s in statements])
-        receive = payout.postings.filter(purpose="payout_receive").exclude(state="superseded").first()
-        statements_reserve = sum((s.reserve_amount for s in statements), Decimal("0"))
-        payment_only_reserve = (payout.reserve_amount or Decimal("0")) - statements_reserve
-        rows.append(
-            {
-                "payout": payout.payment_id,
-                "paid_date": payout.paid_date,
-                "currency": payout.currency,
-                "deposit": payout.amount,
-                "statements": len(statements),
-                "statements_total": expected,
-                "posted_to_clearing": posted,
-                "receive": receive.state if receive else "none",
-                "reserve_on_receive": payment_only_reserve,
-                "residue": payout.amount - payment_only_reserve - posted,
-            }
+    payouts = list(payouts)
+    statements: dict[tuple[int, str], list[Statement]] = {}
+    found = Statement.objects.filter(
+        shop_id__in={p.shop_id for p in payouts}, payment_id__in={p.payment_id for p in payouts}
+    )
+    for statement in found.order_by("statement_date", "statement_id"):
+        statements.setdefault((statement.shop_id, statement.payment_id), []).append(statement)
+    through_clearing: dict[int, list[XeroPosting]] = {}
+    for posting in _clearing_postings([s.pk for group in statements.values() for s in group]):
+        through_clearing.setdefault(posting.source_id, []).append(posting)
+    receives = {}
+    for posting in XeroPosting.objects.filter(
+        source_type=ContentType.objects.get_for_model(Payout),
+        source_id__in=[p.pk for p in payouts],
+        purpose="payout_receive",
+    ).exclude(state=XeroPosting.State.SUPERSEDED):
+        receives.setdefault(posting.source_id, posting)  # newest first (XeroPosting.Meta.ordering)
+    return {
+        payout.pk: _reconciled(
+            payout, statements.get((payout.shop_id, payout.payment_id), []), through_clearing, receives
         )
-    return rows
+        for payout in payouts
+    }
+
+
+def _reconciled(payout: Payout, statements: list[Statement], through_clearing: dict, receives: dict) -> dict:
+    clearing = payout.shop.clearing_account
+    posted = sum(
+        (_clearing_amount(p, clearing) for s in statements for p in through_clearing.get(s.pk, [])),
+        Decimal("0"),
+    )
+    receive = receives.get(payout.pk)
+    statements_reserve = sum((s.reserve_amount for s in statements), Decimal("0"))
+    payment_only_reserve = (payout.reserve_amount or Decimal("0")) - statements_reserve
+    return {
+        "payout": payout.payment_id,
+        "paid_date": payout.paid_date,
+        "currency": payout.currency,
+        "deposit": payout.amount,
+        "statements": len(statements),
+        "statements_total": sum((s.settlement_amount or Decimal("0") for s in statements), Decimal("0")),
+        "posted_to_clearing": posted,
+        "receive": receive.state if receive else "none",
+        "reserve_on_receive": payment_only_reserve,
+        "residue": payout.amount - payment_only_reserve - posted,
+        # for the words finance reads (reconciliation/dashboard.py)
+        "held_statements": sum(1 for s in statements if s.state == Statement.State.HELD),
+        "receive_posting": receive,
+    }
 
 
 def order_finalised_status(shop: Shop) -> str:

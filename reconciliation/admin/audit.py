@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from reconciliation.admin.base import ReadOnlyAdmin, ReadOnlyInline, pretty
-from reconciliation.models import Payout, SourceRecord, Statement, SyncRun, XeroAttempt, XeroPosting
+from reconciliation.models import SourceRecord, SyncRun, XeroAttempt, XeroPosting
 
 
 def admin_link(obj) -> str:
@@ -28,33 +28,6 @@ class SourceRecordAdmin(ReadOnlyAdmin):
         return obj.content_hash[:12]
 
     payload_pretty = pretty("payload", "payload")
-
-
-@admin.register(Statement)
-class StatementAdmin(ReadOnlyAdmin):
-    list_display = (
-        "statement_id",
-        "shop",
-        "statement_date",
-        "currency",
-        "settlement_amount",
-        "state",
-        "payment_id",
-        "payment_status",
-    )
-    list_filter = ("state", "shop", "payment_status")
-    search_fields = ("statement_id", "payment_id")
-    list_select_related = ("shop",)
-    date_hierarchy = "statement_date"
-    exclude = ("page_hashes",)
-
-
-@admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ("payment_id", "shop", "status", "amount", "currency", "reserve_amount", "paid_date")
-    list_filter = ("status", "shop")
-    search_fields = ("payment_id",)
-    list_select_related = ("shop",)
 
 
 @admin.register(SyncRun)
