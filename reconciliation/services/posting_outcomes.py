@@ -59,7 +59,9 @@ def hold(
         XeroPosting.objects.filter(pk=posting.pk).update(xero_response=element)
     text = f"{posting.source_ref}: {lead}" + "; ".join(messages)
     if reason == Reason.LOCK_DATE and proposed_date:
-        text += f". Proposed date {proposed_date.isoformat()} (the VAT period changes if approved)"
+        text += f". Proposed date {proposed_date.isoformat()}"
+        if posting.shop.is_taxed():  # a NoTax shop (US) has no VAT period to move
+            text += " (the VAT period changes if approved)"
     quarantine_open(
         shop=posting.shop,
         problems=[
