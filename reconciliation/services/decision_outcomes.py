@@ -52,6 +52,12 @@ def decision_outcome(*, item: QuarantineItem, decision: str) -> Outcome:
 
 def _resolved(item: QuarantineItem) -> Outcome:
     """Resolved by a re-plan: what its source now has to send (the sweep sends READY rows)."""
+    if item.reason == Reason.AUTH:
+        return Outcome(
+            "resolved",
+            f"resolved: the connection posts again; what waited for it sends within {SEND_WITHIN_SECONDS} seconds",
+            True,
+        )
     ready = 0
     if item.source_id is not None:
         ready = XeroPosting.objects.filter(

@@ -158,7 +158,8 @@ def _replan_refused(item: QuarantineItem, posting: XeroPosting, user) -> None:
         return
     item.posting = again
     item.save(update_fields=["posting"])
-    _retried(item, user, QuarantineItem.Status.APPROVED, f"re-planned as posting #{again.pk}")
+    what = f"re-planned: posting #{posting.pk} set aside, #{again.pk} sent instead"
+    _retried(item, user, QuarantineItem.Status.APPROVED, what)
     if again.state == XeroPosting.State.READY:
         _send_after_commit([again])
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from reconciliation.models import ComponentMapping, QuarantineItem, XeroPosting
+from reconciliation.models import ComponentMapping, QuarantineItem, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services import quarantine
 from reconciliation.services.posting import posting_send
@@ -105,6 +105,10 @@ def test_a_retry_xero_refuses_again_reopens_the_same_item_and_says_refused_again
     (same,) = QuarantineItem.objects.filter(reason=Reason.XERO_VALIDATION)  # no second item
     assert same.pk == item.pk and same.status == QuarantineItem.Status.OPEN
     assert same.posting_id == journal().pk != item.posting_id  # it follows the document sent again
+    assert (
+        f"posting #{item.posting_id} set aside, #{journal().pk} sent instead"
+        in same.details["retries"][0]["did"]
+    )
     assert world.xero.manual_journals == []
 
     ComponentMapping.objects.filter(account_code="6100").update(account_code="6110")
@@ -225,3 +229,25 @@ def test_finance_is_offered_only_the_decisions_an_item_allows(client):
 
     assert offered(item) == {"retry", "dismiss"}
     assert offered(mismatch) == {"dismiss"}  # already in Xero: a retry is always refused
+
+
+def test_a_retry_after_reconnecting_says_the_connection_posts_again(client):
+    world = build_world(days=1)
+    set_connection(world, "paused")
+    resync(world)
+    set_connection(world, "active")
+    world.xero.expire_access_tokens()
+    XeroConnection.objects.update(refresh_token="revoked", access_token_expires_at=timezone.now())
+    send_due_postings()
+    tokens = world.xero.issue_tokens()  # the operator reconnects
+    connection = XeroConnection.objects.get()
+    connection.access_token, connection.refresh_token = tokens["access_token"], tokens["refresh_token"]
+    connection.access_token_expires_at = timezone.now() + timedelta(minutes=29)
+    connection.save()
+    member(client, "Finance")
+
+    ((level, text),) = act(client, "retry", [QuarantineItem.objects.get(reason=Reason.AUTH, status="open")])
+
+    assert level == "success"
+    assert text.endswith("resolved: the connection posts again; what waited for it sends within 300 seconds")
+    assert XeroConnection.objects.get().status == "active"
