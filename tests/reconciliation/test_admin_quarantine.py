@@ -133,7 +133,7 @@ def test_approve_shows_the_vat_warning_then_redates_the_document_and_makes_it_re
     response = run_action(client, "approve", [lock_date_item], document_date="")
 
     queued = (
-        f"#{lock_date_item.pk} Dated in a locked period: tt-uk statement S1: queued: sends within 300 seconds"
+        f"#{lock_date_item.pk} {Reason.LOCK_DATE.label}: tt-uk statement S1: queued: sends within 300 seconds"
     )
     assert messages_of(response) == [("success", queued)]
     posting = XeroPosting.objects.get(pk=lock_date_item.posting_id)

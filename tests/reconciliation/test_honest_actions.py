@@ -56,7 +56,7 @@ def test_a_retry_that_fixed_nothing_keeps_the_same_item_open_and_says_still_held
     ((level, text),) = act(client, "retry", [item])
 
     assert level == "warning"
-    assert "still held: Unmapped component: " in text and "fee.transaction_fee_amount" in text
+    assert f"still held: {Reason.UNMAPPED_COMPONENT.label}: " in text and "fee.transaction_fee_amount" in text
     assert "Retried" not in text and "resolved" not in text
     (same,) = QuarantineItem.objects.filter(reason=Reason.UNMAPPED_COMPONENT)  # no new item opened
     assert same.pk == item.pk and same.status == QuarantineItem.Status.OPEN
