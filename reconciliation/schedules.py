@@ -5,6 +5,8 @@ from django_q.models import Schedule
 from reconciliation.models import Shop
 
 SWEEP = "ledgersync: send due postings"
+# A queued send goes to a worker at once; this sweep picks up anything due at the latest after it.
+SWEEP_MINUTES = 5
 
 
 def schedules_ensure(*, every_minutes: int = 60) -> int:
@@ -13,7 +15,7 @@ def schedules_ensure(*, every_minutes: int = 60) -> int:
         defaults={
             "func": "reconciliation.tasks.send_due_postings",
             "schedule_type": Schedule.MINUTES,
-            "minutes": 5,
+            "minutes": SWEEP_MINUTES,
         },
     )
     names = set()

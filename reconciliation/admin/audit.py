@@ -1,6 +1,7 @@
 """What was pulled, planned, sent and answered: read-only for everyone (DESIGN.md 8)."""
 
 from django.contrib import admin
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -85,7 +86,7 @@ class XeroPostingAdmin(ReadOnlyAdmin):
         "source_ref",
         "shop",
         "state",
-        "attempts",
+        "http_attempts",
         "xero_id",
         "xero_number",
         "document_date",
@@ -102,7 +103,7 @@ class XeroPostingAdmin(ReadOnlyAdmin):
             {
                 "fields": [
                     "state",
-                    "attempts",
+                    "http_attempts",
                     "next_attempt_at",
                     "last_error_kind",
                     "last_error",
@@ -128,6 +129,17 @@ class XeroPostingAdmin(ReadOnlyAdmin):
             },
         ),
     ]
+
+    def get_queryset(self, request):
+        # counted in the same query as the rows, not one query per row
+        return super().get_queryset(request).annotate(http_attempt_count=Count("http_attempts"))
+
+    @admin.display(description="HTTP attempts", ordering="http_attempt_count")
+    def http_attempts(self, obj):
+        """The XeroAttempt rows below, counted: `XeroPosting.attempts` counts claims (one claim may
+        make several HTTP calls: retried 429s, a lookup before a send), which is what backoff and
+        the retry limit read, not what the audit shows."""
+        return obj.http_attempt_count
 
     payload_pretty = pretty("payload", "payload (as sent)")
 

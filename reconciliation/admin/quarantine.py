@@ -3,9 +3,10 @@
 Approve, retry and dismiss are admin actions that only Finance sees (the decide permission); each
 calls `reconciliation.services.quarantine` per item, which checks the permission again, and reports
 every refusal as an error message instead of failing the page. Approve and dismiss go through an
-intermediate page: approve to confirm the date and read the VAT warning, dismiss for the reason.
+intermediate page: approve to confirm the date (and, for a taxed shop, read the VAT warning), dismiss for the reason.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,8 +24,9 @@ from django.utils.timesince import timesince
 
 from reconciliation.admin.audit import admin_link
 from reconciliation.admin.base import ReadOnlyAdmin, pretty
-from reconciliation.models import QuarantineItem
+from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
+from reconciliation.services.decision_outcomes import Outcome, decision_outcome
 from reconciliation.services.quarantine import (
     DECIDE,
     quarantine_approve,
@@ -60,7 +62,6 @@ class Decision:
     name: str
     title: str
     button: str
-    done: str
     form: type[forms.Form]
     run: Callable[..., QuarantineItem]
 
@@ -70,7 +71,6 @@ DECISIONS = {
         "approve",
         "Approve: post re-dated",
         "Approve and re-date",
-        "Approved",
         ApproveForm,
         lambda item, user, data: quarantine_approve(
             item=item, user=user, document_date=data.get("document_date")
@@ -80,7 +80,6 @@ DECISIONS = {
         "retry",
         "Retry",
         "Retry",
-        "Retried",
         RetryForm,
         lambda item, user, data: quarantine_retry(item=item, user=user),
     ),
@@ -88,7 +87,6 @@ DECISIONS = {
         "dismiss",
         "Dismiss: will not be posted",
         "Dismiss",
-        "Dismissed",
         DismissForm,
         lambda item, user, data: quarantine_dismiss(item=item, user=user, reason=data["reason"]),
     ),
@@ -97,6 +95,20 @@ DECISIONS = {
 
 def can_be_approved(item: QuarantineItem) -> bool:
     return item.reason == Reason.LOCK_DATE and item.posting_id is not None
+
+
+def can_be_retried(item: QuarantineItem) -> bool:
+    """What quarantine_retry refuses is not offered: a document already in Xero is corrected there."""
+    posted = item.posting is not None and item.posting.state == XeroPosting.State.POSTED
+    return item.reason != Reason.XERO_MISMATCH and not posted
+
+
+# Which decisions an open item's page offers (Finance only; a button that is always refused is not shown).
+OFFERED: dict[str, Callable[[QuarantineItem], bool]] = {
+    "approve": can_be_approved,
+    "retry": can_be_retried,
+    "dismiss": lambda item: True,
+}
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -216,18 +228,24 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
         return self._decision_page(request, queryset, decision, form, from_action=True)
 
     def _apply(self, request, queryset, decision: Decision, data: dict) -> None:
-        done = 0
+        """Each item through its service; then what each one actually did, read back from the rows
+        once committed (services/decision_outcomes.py), and for several items a count of each."""
+        outcomes: list[Outcome] = []
         for item in queryset.select_related("shop", "posting"):
             try:
                 decision.run(item, request.user, data)
             except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"{item}: {_explain(exc)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request, f"{decision.done} {done} item{'' if done == 1 else 's'}.", messages.SUCCESS
-            )
+                self.message_user(request, f"{_title(item)}: {_explain(exc)}", messages.ERROR)
+                continue
+            outcome = decision_outcome(item=item, decision=decision.name)
+            outcomes.append(outcome)
+            level = messages.SUCCESS if outcome.done else messages.WARNING
+            self.message_user(request, f"{_title(item)}: {outcome.text}", level)
+        if len(outcomes) > 1:
+            counts = Counter(outcome.kind for outcome in outcomes)
+            summary = ", ".join(f"{n} {COUNTED.get(kind, kind)}" for kind, n in counts.items())
+            level = messages.SUCCESS if all(o.done for o in outcomes) else messages.WARNING
+            self.message_user(request, f"{decision.button}, {len(outcomes)} items: {summary}.", level)
 
     def _decision_page(self, request, queryset, decision: Decision, form, *, from_action: bool):
         items = list(queryset.select_related("shop", "posting"))
@@ -237,6 +255,8 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
             "title": decision.title,
             "decision": decision,
             "items": [(item, can_be_approved(item)) for item in items],
+            # VAT only where it applies: a NoTax shop (US) has no VAT return to move into
+            "vat_applies": any(item.shop.is_taxed() for item in items),
             "form": form,
             "from_action": from_action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -277,12 +297,31 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
             extra_context["decisions"] = [
                 (self._url("decide", item.pk, name), decision.button)
                 for name, decision in DECISIONS.items()
-                if name != "approve" or can_be_approved(item)
+                if OFFERED[name](item)
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _url(self, view: str, *args) -> str:
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}", args=args)
+
+
+# How a count of outcomes reads in the summary of a bulk action.
+COUNTED = {
+    "queued": "queued",
+    "posted": "posted",
+    "waiting": "waiting for another document",
+    "failing": "failing in Xero, retried",
+    "refused": "refused again by Xero",
+    "held": "still held",
+    "inconsistent": "still inconsistent",
+    "resolved": "resolved",
+    "dismissed": "dismissed",
+    "nothing": "with nothing to send",
+}
+
+
+def _title(item: QuarantineItem) -> str:
+    return f"#{item.pk} {item.get_reason_display()}: {item.source_ref}"
 
 
 def _explain(exc: Exception) -> str:

@@ -4,6 +4,7 @@
 from django.db.models import Q
 
 from reconciliation.models import QuarantineItem, XeroPosting
+from reconciliation.services.decision_outcomes import still_there
 
 State = XeroPosting.State
 
@@ -44,6 +45,8 @@ def decision_outcome(item: QuarantineItem) -> dict:
     posting = item.posting
     others = list(still_open(item).order_by("id"))
     parts = [f"item {item.get_status_display().lower()}"]
+    if item.is_open():  # a retry that found the same problem again: this same item, still open
+        parts.append(still_there(item).text)
     if posting is not None:
         parts.append(f"{posting.get_kind_display().lower()} {posting_next(posting)}")
     if others:

@@ -112,6 +112,11 @@ class Shop(models.Model):
     def __str__(self) -> str:
         return f"{self.name} [{self.code}]"
 
+    def is_taxed(self) -> bool:
+        """Does it post VAT or GST (line amounts tax inclusive or exclusive)? A US shop posts NoTax:
+        re-dating its documents moves no tax return, so no VAT warning applies."""
+        return self.line_amount_types in (LineAmountTypes.INCLUSIVE, LineAmountTypes.EXCLUSIVE)
+
 
 class ShopConnection(models.Model):
     """The channel API credentials of a shop (TikTok app + tokens; later Amazon LWA)."""

@@ -370,14 +370,40 @@ def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None
         }
         # an item about a planned document is that document's own; others are one per source_ref
         which = {"posting": posting} if posting is not None else {"source_ref": source_ref, "posting": None}
-        item, _ = QuarantineItem.objects.update_or_create(
-            **which,
-            reason=code,
-            status=QuarantineItem.Status.OPEN,
-            defaults={**defaults, "source_ref": source_ref},
-        )
+        item = _same_problem(which, code)
+        if item is None:
+            item = QuarantineItem.objects.create(
+                **{**defaults, **which, "reason": code, "source_ref": source_ref}
+            )
+        else:
+            # the same problem found again (after a retry, or a later sync): the same item, open,
+            # with today's message; the notes of earlier retries stay
+            retries = item.details.get("retries")
+            for name, value in {**defaults, "source_ref": source_ref}.items():
+                setattr(item, name, value)
+            if retries:
+                item.details = {**item.details, "retries": retries}
+            item.status = QuarantineItem.Status.OPEN
+            item.save()
         items.append(item)
     return items
+
+
+def _same_problem(which: dict, code: str) -> QuarantineItem | None:
+    """The open item of this problem; or, for a document Xero was asked to take again by a retry,
+    the item waiting (approved) for Xero's answer: a refusal reopens it rather than opening another
+    (issue 7, item 4). An item approved otherwise (a re-dated lock-date item) stays the decision it
+    was, and a new refusal is a new item."""
+    found = QuarantineItem.objects.filter(**which, reason=code, status=QuarantineItem.Status.OPEN).first()
+    if found is None and which.get("posting") is not None:
+        found = (
+            QuarantineItem.objects.filter(
+                **which, reason=code, status=QuarantineItem.Status.APPROVED, details__has_key="retries"
+            )
+            .order_by("-id")
+            .first()
+        )
+    return found
 
 
 def _proposed_action(code: str, problem: Problem) -> str:

@@ -59,7 +59,9 @@ def hold(
         XeroPosting.objects.filter(pk=posting.pk).update(xero_response=element)
     text = f"{posting.source_ref}: {lead}" + "; ".join(messages)
     if reason == Reason.LOCK_DATE and proposed_date:
-        text += f". Proposed date {proposed_date.isoformat()} (the VAT period changes if approved)"
+        text += f". Proposed date {proposed_date.isoformat()}"
+        if posting.shop.is_taxed():  # a NoTax shop (US) has no VAT period to move
+            text += " (the VAT period changes if approved)"
     quarantine_open(
         shop=posting.shop,
         problems=[
@@ -81,9 +83,19 @@ def mark_posted(posting: XeroPosting, element: dict) -> XeroPosting:
     posting.xero_number = str(element.get("InvoiceNumber") or element.get("CreditNoteNumber") or "")
     posting.xero_response = element
     posting.posted_at = timezone.now()
-    posting.last_error = ""
+    # what went wrong on the way is in its XeroAttempt rows; on the posting it would read as current
+    posting.last_error, posting.last_error_kind, posting.next_attempt_at = "", "", None
     posting.save(
-        update_fields=["state", "xero_id", "xero_number", "xero_response", "posted_at", "last_error"]
+        update_fields=[
+            "state",
+            "xero_id",
+            "xero_number",
+            "xero_response",
+            "posted_at",
+            "last_error",
+            "last_error_kind",
+            "next_attempt_at",
+        ]
     )
     mismatch = totals_mismatch(posting.payload, element)
     if mismatch:

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from reconciliation.models import QuarantineItem, Statement, XeroPosting
+from reconciliation.models.postings import link_to
 from reconciliation.models.quarantine import Reason
-from reconciliation.services.outbox import REFUSED, idempotency_key, redated, replaceable
+from reconciliation.services.outbox import PLANNER_REASONS, REFUSED, idempotency_key, redated, replaceable
 from reconciliation.services.payout_gate import receives_release, statement_state_refresh
 from reconciliation.services.posting import connection_resume
 from reconciliation.services.sources import source_replan
@@ -98,8 +99,13 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
     """Try again after the cause was fixed.
 
     A document Xero refused is planned again from its source with today's maps (it was never
-    created, so it may be replaced); one whose fate is unsure is re-sent, looked up first; a held
-    statement or payout is re-planned; an auth item resumes its connection.
+    created, so it may be replaced) and queued; one whose fate is unsure is re-sent, looked up
+    first; a held statement or payout is re-planned; an auth item resumes its connection.
+
+    The item is resolved only when its problem is gone (issue 7, item 4): a re-plan that finds the
+    same problem updates this same item, which stays open; a document queued again waits, approved,
+    for Xero's answer (posted resolves it, refused again reopens it: `outbox.quarantine_open`).
+    Every retry is noted on the item with who and when (`details["retries"]`).
     """
     _require_finance(user)
     with transaction.atomic():
@@ -109,24 +115,70 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
             posting is not None and posting.state == XeroPosting.State.POSTED
         ):
             raise ValidationError("this document is already in Xero: correct it there, then dismiss the item")
-        _decide(item, user, QuarantineItem.Status.APPROVED, "retry requested")
         if item.reason == Reason.AUTH:
             connection_resume(connection=item.shop.xero_connection)
-            _resolve(item)
-        elif (
-            posting is not None
-            and posting.last_error_kind in REFUSED
-            and posting.last_error_kind != Reason.LOCK_DATE
-        ):
-            XeroPosting.objects.filter(pk=posting.pk).update(state=XeroPosting.State.SUPERSEDED)
-            _replan(item)
-            _resolve(item)
+            _retried(item, user, QuarantineItem.Status.RESOLVED, "connection resumed")
+        elif posting is not None and _refused(posting) and _source_of(item) is not None:
+            _replan_refused(item, posting, user)
         elif posting is not None:
             _resend(posting)
+            _retried(item, user, QuarantineItem.Status.APPROVED, "sent again")
         else:
+            # Still open while re-planning: the same problem found again updates this very item
+            # (quarantine_open), a problem gone resolves it (_resolve_gone).
             _replan(item)
-            _resolve(item)  # if the problem is still there, re-planning opened a fresh item for it
+            item.refresh_from_db()
+            still = item.is_open() and item.reason in PLANNER_REASONS
+            _retried(item, user, item.status if still else QuarantineItem.Status.RESOLVED, "re-planned")
     return item
+
+
+def _refused(posting: XeroPosting) -> bool:
+    return posting.last_error_kind in REFUSED and posting.last_error_kind != Reason.LOCK_DATE
+
+
+def _source_of(item: QuarantineItem):
+    return item.source or (item.posting.source if item.posting else None)
+
+
+def _replan_refused(item: QuarantineItem, posting: XeroPosting, user) -> None:
+    """Set the refused document aside, plan its source again and queue what replaces it; the item
+    follows the new document and waits (approved) for Xero's answer."""
+    XeroPosting.objects.filter(pk=posting.pk).update(state=XeroPosting.State.SUPERSEDED)
+    source = _source_of(item)
+    source_replan(source)
+    again = (
+        XeroPosting.objects.filter(**link_to(source), purpose=posting.purpose, plan_key=posting.plan_key)
+        .exclude(state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED])
+        .order_by("-id")
+        .first()
+    )
+    if again is None:  # the source is held now, or no longer needs this document
+        _retried(item, user, QuarantineItem.Status.RESOLVED, f"re-planned without {posting.lookup_reference}")
+        return
+    item.posting = again
+    item.save(update_fields=["posting"])
+    what = f"re-planned: posting #{posting.pk} set aside, #{again.pk} sent instead"
+    _retried(item, user, QuarantineItem.Status.APPROVED, what)
+    if again.state == XeroPosting.State.READY:
+        _send_after_commit([again])
+
+
+def _retried(item: QuarantineItem, user, status: str, what: str) -> None:
+    """Record a retry on the item: who, when, what it did; the status it ends in."""
+    now = timezone.now()
+    item.details = {
+        **item.details,
+        "retries": [
+            *item.details.get("retries", []),
+            {"by": user.get_username(), "at": now.isoformat(), "did": what, "posting": item.posting_id},
+        ],
+    }
+    item.status, item.decided_by, item.decided_at = status, user, now
+    item.decision_note = f"retry by {user.get_username()} at {now:%Y-%m-%d %H:%M:%S} UTC: {what}"
+    if status == QuarantineItem.Status.RESOLVED and item.resolved_at is None:
+        item.resolved_at = now
+    item.save(update_fields=["details", "status", "decided_by", "decided_at", "decision_note", "resolved_at"])
 
 
 def _resend(posting: XeroPosting) -> None:
@@ -139,13 +191,7 @@ def _resend(posting: XeroPosting) -> None:
 
 
 def _replan(item: QuarantineItem) -> None:
-    source_replan(item.source or (item.posting.source if item.posting else None))
-
-
-def _resolve(item: QuarantineItem) -> None:
-    QuarantineItem.objects.filter(pk=item.pk).update(
-        status=QuarantineItem.Status.RESOLVED, resolved_at=timezone.now()
-    )
+    source_replan(_source_of(item))
 
 
 def quarantine_dismiss(*, item: QuarantineItem, user, reason: str) -> QuarantineItem:

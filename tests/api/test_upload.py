@@ -12,6 +12,7 @@ from reconciliation.models import (
     XeroConnection,
     XeroPosting,
 )
+from reconciliation.models.quarantine import Reason
 from tests.reconciliation.planning_fixtures import FIXTURES, US_RULES
 
 pytestmark = pytest.mark.django_db
@@ -142,10 +143,10 @@ def test_retry_of_a_held_upload_says_the_problem_is_still_there_then_posts_once_
     again = client.post(f"/api/exceptions/{first.pk}/retry/", {}, format="json").json()
 
     second = QuarantineItem.objects.get(status="open")
-    assert second.pk != first.pk
-    assert again["item"]["status"] == "resolved"  # the service resolves it; a fresh item holds instead
-    assert again["still_open"] == [f"http://testserver/api/exceptions/{second.pk}/"]
-    assert again["message"] == f"item resolved; still open: exception #{second.pk} (UNMAPPED_COMPONENT)"
+    assert second.pk == first.pk  # the same item stays open: the retry fixed nothing (issue 7, item 4)
+    assert again["item"]["status"] == "open" and again["still_open"] == []
+    assert again["message"].startswith(f"item open; still held: {Reason.UNMAPPED_COMPONENT.label}: ")
+    assert second.details["retries"][0]["by"] == "finance" and "retry by finance" in second.decision_note
 
     ComponentMapping.objects.create(
         channel="tiktok", component="fee.transaction_fee_amount", account_code="6100"
