@@ -1,0 +1,378 @@
+"""The month-end close pack (README, "Month-end close pack"): per shop and month, what an accountant
+attaches to the month's close. Read-only, like selectors.py and dashboard.py.
+
+- Payouts by paid date (already the shop's calendar date, services/statements.py), with the figures
+  and words of selectors.payouts_reconciled and dashboard.payout_words, so the pack, the dashboard
+  and the payout pages say the same residue.
+- Statements by statement date: posted, held (with the open items' reasons in words), dismissed
+  (with who dismissed and why), or not in Xero yet.
+- Open exceptions about the month's statements and payouts, or raised during the month.
+- Totals per account over the month's posted documents (by document date), read from the payloads
+  as sent: see `_entries` for the debit and credit each kind of document makes.
+"""
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+
+from reconciliation.api.money import document_amount
+from reconciliation.dashboard import payout_words
+from reconciliation.domain.tiktok_time import shop_timezone
+from reconciliation.models import Payout, QuarantineItem, Shop, Statement, XeroPosting
+from reconciliation.selectors import payouts_reconciled
+
+ZERO = Decimal("0")
+GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    payment_id: str
+    paid_date: date | None
+    currency: str
+    deposit: Decimal
+    statements_total: Decimal  # what the payout's statements settle
+    posted_to_clearing: Decimal  # journals (and payments) posted through clearing
+    reserve_on_receive: Decimal  # reserve only the payment reports, moved by the RECEIVE
+    residue: Decimal  # deposit - reserve on receive - posted through clearing; 0.00 when reconciled
+    state: str  # in words: reconciled, waiting for N held statements, residue X
+    pk: int
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    statement_id: str
+    statement_date: date | None
+    currency: str
+    settlement_amount: Decimal | None
+    payment_id: str
+    status: str  # posted, held, dismissed, not in Xero yet
+    reasons: str  # held: the open items' reasons in words; dismissed: what was dismissed
+    decided_by: str  # dismissed: who
+    decided_at: datetime | None
+    note: str  # dismissed: why (the decision note, required)
+    pk: int
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    item_id: int
+    created_at: datetime
+    reason: str  # in words (Reason's label)
+    code: str
+    source_ref: str
+    amount: Decimal | None  # what its statement, payout or document carries; None when not known
+    currency: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AccountTotal:
+    code: str
+    name: str
+    debit: Decimal
+    credit: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        """Debit positive, credit negative."""
+        return self.debit - self.credit
+
+
+@dataclass(frozen=True)
+class ClosePack:
+    shop: Shop
+    year: int
+    month: int
+    currency: str
+    payouts: list[PayoutRow]
+    statements: list[StatementRow]
+    exceptions: list[ExceptionRow]
+    accounts: list[AccountTotal]
+    documents: int  # posted documents the account totals are read from
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @property
+    def label(self) -> str:
+        return self.first_day.strftime("%B %Y")
+
+    def statements_in(self, status: str) -> list[StatementRow]:
+        return [s for s in self.statements if s.status == status]
+
+    @property
+    def statement_counts(self) -> dict[str, int]:
+        """How many statements are posted, held, dismissed, not in Xero yet (each key present)."""
+        counts = dict.fromkeys(["posted", "held", "dismissed", "not in Xero yet"], 0)
+        for statement in self.statements:
+            counts[statement.status] += 1
+        return counts
+
+    @property
+    def deposits(self) -> Decimal:
+        return sum((p.deposit for p in self.payouts), ZERO)
+
+    @property
+    def residues(self) -> Decimal:
+        return sum((p.residue for p in self.payouts), ZERO)
+
+    @property
+    def debits(self) -> Decimal:
+        return sum((a.debit for a in self.accounts), ZERO)
+
+    @property
+    def credits(self) -> Decimal:
+        return sum((a.credit for a in self.accounts), ZERO)
+
+
+def close_pack(shop: Shop, year: int, month: int) -> ClosePack:
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    payouts = list(
+        Payout.objects.filter(shop=shop, paid_date__range=(first, last))
+        .select_related("shop")
+        .order_by("paid_date", "payment_id")
+    )
+    statements = list(
+        Statement.objects.filter(shop=shop, statement_date__range=(first, last)).order_by(
+            "statement_date", "statement_id"
+        )
+    )
+    documents = list(
+        XeroPosting.objects.filter(
+            shop=shop, state=XeroPosting.State.POSTED, document_date__range=(first, last)
+        )
+    )
+    return ClosePack(
+        shop=shop,
+        year=year,
+        month=month,
+        currency=shop.currency,
+        payouts=_payout_rows(payouts),
+        statements=_statement_rows(statements),
+        exceptions=_exception_rows(shop, first, last, statements, payouts),
+        accounts=account_totals(shop, documents),
+        documents=len(documents),
+    )
+
+
+def _payout_rows(payouts: list[Payout]) -> list[PayoutRow]:
+    rows = payouts_reconciled(payouts)
+    return [
+        PayoutRow(
+            payment_id=p.payment_id,
+            paid_date=p.paid_date,
+            currency=p.currency,
+            deposit=rows[p.pk]["deposit"],
+            statements_total=rows[p.pk]["statements_total"],
+            posted_to_clearing=rows[p.pk]["posted_to_clearing"],
+            reserve_on_receive=rows[p.pk]["reserve_on_receive"],
+            residue=rows[p.pk]["residue"],
+            state=payout_words(p, rows[p.pk]),
+            pk=p.pk,
+        )
+        for p in payouts
+    ]
+
+
+def _items_about(statements: list[Statement]) -> dict[int, list[QuarantineItem]]:
+    """Open and dismissed items per statement: about it, or about one of its documents."""
+    statement_type = ContentType.objects.get_for_model(Statement)
+    ids = [s.pk for s in statements]
+    about = Q(source_type=statement_type, source_id__in=ids) | Q(
+        posting__source_type=statement_type, posting__source_id__in=ids
+    )
+    items = (
+        QuarantineItem.objects.filter(about)
+        .filter(status__in=[QuarantineItem.Status.OPEN, QuarantineItem.Status.DISMISSED])
+        .select_related("decided_by", "posting")
+        .order_by("created_at", "id")
+    )
+    found: dict[int, list[QuarantineItem]] = {}
+    for item in items:
+        statement_id = item.source_id if item.source_type_id == statement_type.pk else item.posting.source_id
+        found.setdefault(statement_id, []).append(item)
+    return found
+
+
+def _statement_rows(statements: list[Statement]) -> list[StatementRow]:
+    items = _items_about(statements)
+    states: dict[int, set[str]] = {}
+    postings = XeroPosting.objects.filter(
+        source_type=ContentType.objects.get_for_model(Statement), source_id__in=[s.pk for s in statements]
+    ).exclude(state__in=GONE)
+    for source_id, state in postings.values_list("source_id", "state"):
+        states.setdefault(source_id, set()).add(state)
+    return [_statement_row(s, items.get(s.pk, []), states.get(s.pk, set())) for s in statements]
+
+
+def _statement_row(statement: Statement, items: list[QuarantineItem], states: set[str]) -> StatementRow:
+    open_items = [i for i in items if i.status == QuarantineItem.Status.OPEN]
+    dismissed = [i for i in items if i.status == QuarantineItem.Status.DISMISSED]
+    status, reasons, who, when, note = "not in Xero yet", "", "", None, ""
+    if statement.state == Statement.State.HELD or open_items:
+        status, reasons = "held", _reasons(open_items) or "held (no open item: sync again)"
+    elif dismissed:
+        last = dismissed[-1]
+        status, reasons, when = "dismissed", _reasons(dismissed), last.decided_at
+        who = ", ".join(dict.fromkeys(_who(i) for i in dismissed))
+        note = "; ".join(dict.fromkeys(i.decision_note for i in dismissed))
+    elif states == {XeroPosting.State.POSTED}:
+        status = "posted"
+    return StatementRow(
+        statement_id=statement.statement_id,
+        statement_date=statement.statement_date,
+        currency=statement.currency,
+        settlement_amount=statement.settlement_amount,
+        payment_id=statement.payment_id,
+        status=status,
+        reasons=reasons,
+        decided_by=who,
+        decided_at=when,
+        note=note,
+        pk=statement.pk,
+    )
+
+
+def _reasons(items: list[QuarantineItem]) -> str:
+    return "; ".join(dict.fromkeys(i.get_reason_display() for i in items))
+
+
+def _who(item: QuarantineItem) -> str:
+    user = item.decided_by
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _exception_rows(
+    shop: Shop, first: date, last: date, statements: list[Statement], payouts: list[Payout]
+) -> list[ExceptionRow]:
+    """Open items about the month's statements and payouts, and any other item raised during the
+    month (in the shop's zone): a connection, an order, a document of an earlier statement."""
+    statement_type = ContentType.objects.get_for_model(Statement)
+    payout_type = ContentType.objects.get_for_model(Payout)
+    zone = ZoneInfo(shop_timezone(shop.region, shop.timezone) or "UTC")
+    raised = (datetime.combine(first, time.min, zone), datetime.combine(last, time.max, zone))
+    about = (
+        Q(source_type=statement_type, source_id__in=[s.pk for s in statements])
+        | Q(source_type=payout_type, source_id__in=[p.pk for p in payouts])
+        | Q(created_at__range=raised)
+    )
+    items = (
+        QuarantineItem.objects.filter(shop=shop, status=QuarantineItem.Status.OPEN)
+        .filter(about)
+        .select_related("posting")
+        .order_by("created_at", "id")
+    )
+    amounts = _source_amounts(list(items), statement_type.pk, payout_type.pk)
+    return [
+        ExceptionRow(
+            item_id=i.pk,
+            created_at=i.created_at,
+            reason=i.get_reason_display(),
+            code=i.reason,
+            source_ref=i.source_ref,
+            amount=amounts.get(i.pk),
+            currency=shop.currency,
+            message=i.message,
+        )
+        for i in items
+    ]
+
+
+def _source_amounts(items: list[QuarantineItem], statement_type: int, payout_type: int) -> dict[int, Decimal]:
+    """Per item: its statement's settlement or its payout's deposit (the dashboard's figure), else
+    what its document moves (api/money.document_amount)."""
+    statements = dict(
+        Statement.objects.filter(pk__in=[i.source_id for i in items if i.source_type_id == statement_type])
+        .exclude(settlement_amount=None)
+        .values_list("pk", "settlement_amount")
+    )
+    payouts = dict(
+        Payout.objects.filter(
+            pk__in=[i.source_id for i in items if i.source_type_id == payout_type]
+        ).values_list("pk", "amount")
+    )
+    found: dict[int, Decimal] = {}
+    for item in items:
+        by_source = {statement_type: statements, payout_type: payouts}.get(item.source_type_id or 0, {})
+        amount = by_source.get(item.source_id or 0)
+        if amount is None and item.posting is not None:
+            amount = document_amount(item.posting)
+        if amount is not None:
+            found[item.pk] = amount
+    return found
+
+
+def account_totals(shop: Shop, documents: list[XeroPosting]) -> list[AccountTotal]:
+    """Debit and credit per account over these posted documents, ordered by code, each account named
+    as the organisation's cached chart of accounts names it."""
+    accounts = shop.xero_connection.accounts if shop.xero_connection else []
+    names = {a["Code"]: a.get("Name", "") for a in accounts if a.get("Code")}
+    debtors = next((a["Code"] for a in accounts if a.get("SystemAccount") == "DEBTORS" and a.get("Code")), "")
+    totals: dict[str, list[Decimal]] = {}
+    for posting in documents:
+        for code, amount in _entries(posting, debtors):
+            pair = totals.setdefault(code, [ZERO, ZERO])
+            pair[0 if amount > 0 else 1] += abs(amount)
+    return [
+        AccountTotal(code, names.get(code, "Accounts receivable" if code == debtors else ""), d, c)
+        for code, (d, c) in sorted(totals.items())
+    ]
+
+
+def _entries(posting: XeroPosting, debtors: str) -> Iterator[tuple[str, Decimal]]:
+    """(account code, amount) with debits positive, credits negative, from the payload as sent.
+
+    A manual journal: its lines as signed (Xero's convention). A bank transaction: RECEIVE credits
+    its lines and debits the bank account, SPEND the other way round. An invoice credits its lines
+    and debits receivables; a credit note the other way round; a payment into (or a refund out of)
+    an account debits (credits) it against receivables. An allocation moves nothing between
+    accounts. Lines are before the tax Xero adds to Exclusive lines (as api/money.document_amount).
+    """
+    payload, kind = posting.payload or {}, posting.kind
+    if kind == XeroPosting.Kind.MANUAL_JOURNAL:
+        for line in payload.get("JournalLines", []):
+            yield line["AccountCode"], Decimal(str(line["LineAmount"]))
+    elif kind == XeroPosting.Kind.BANK_TRANSACTION:
+        sign = Decimal(1) if payload.get("Type", "RECEIVE").startswith("RECEIVE") else Decimal(-1)
+        yield from _lines_against(payload, -sign, payload["BankAccount"]["Code"])
+    elif kind in (XeroPosting.Kind.INVOICE, XeroPosting.Kind.CREDIT_NOTE):
+        sales = payload.get("Type", "ACCREC") in ("ACCREC", "ACCPAYCREDIT")
+        sign = Decimal(-1) if sales else Decimal(1)
+        yield from _lines_against(payload, sign, debtors)
+    elif kind == XeroPosting.Kind.PAYMENT:
+        amount = Decimal(str(payload["Amount"])) * (Decimal(-1) if "CreditNote" in payload else Decimal(1))
+        yield payload["Account"]["Code"], amount
+        yield debtors, -amount
+
+
+def _lines_against(payload: dict, sign: Decimal, counter: str) -> Iterator[tuple[str, Decimal]]:
+    """Each line at `sign` (credit -1, debit +1), and their total the other way on `counter`."""
+    total = ZERO
+    for line in payload.get("LineItems", []):
+        amount = _line_amount(line)
+        total += amount
+        yield line["AccountCode"], sign * amount
+    yield counter, -sign * total
+
+
+def _line_amount(line: dict) -> Decimal:
+    if "LineAmount" in line:
+        return Decimal(str(line["LineAmount"]))
+    return (Decimal(str(line.get("Quantity", 1))) * Decimal(str(line["UnitAmount"]))).quantize(
+        Decimal("0.01")
+    )
