@@ -7,3 +7,16 @@ admin.site.site_header = "LedgerSync"
 admin.site.site_title = "LedgerSync"
 admin.site.index_title = "Back office"
 admin.site.site_url = "/"
+
+
+def _get_urls(default=admin.site.get_urls):
+    """The admin's own URLs, and the month-end close pack at admin/close-pack/
+    (reconciliation/admin/close.py), behind the admin's login like every admin page."""
+    from django.urls import path
+
+    from reconciliation.admin.close import close_pack_view
+
+    return [path("close-pack/", admin.site.admin_view(close_pack_view), name="close_pack"), *default()]
+
+
+admin.site.get_urls = _get_urls  # type: ignore[method-assign]
