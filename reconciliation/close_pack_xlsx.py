@@ -109,7 +109,7 @@ def _shown(value) -> str:
 
 
 def _naive(moment: datetime | None) -> datetime | None:
-    """Excel has no time zones: the moment in the site's zone, as the admin shows it."""
+    """Excel has no time zones: the moment in the site's zone, to the second, as the admin shows it."""
     if moment is None or timezone.is_naive(moment):
         return moment
-    return timezone.make_naive(moment)
+    return timezone.make_naive(moment).replace(microsecond=0)
