@@ -163,6 +163,7 @@ def test_the_page_opens_on_the_first_shops_latest_month_and_refuses_a_bad_month(
     client.force_login(staff("fiona", "Finance"))
 
     assert reverse("admin:close_pack") == PAGE
+    assert f'href="{PAGE}"' in client.get(reverse("admin:index")).content.decode()  # linked from home
     assert "demo-us, USD): March 2026" in text(client.get(PAGE))
     assert "Pick a month" in text(client.get(PAGE, {"shop": shop().pk, "month": "March"}))
 
