@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from reconciliation.models import Statement, XeroConnection, XeroPosting
+from reconciliation.models.quarantine import Reason
 
 ZERO = Decimal(0)
 
@@ -44,7 +45,13 @@ def purpose_words(code: str) -> str:
 
 
 def error_kind_words(code: str) -> str:
-    return ERROR_KINDS.get(code, code.replace("_", " ")) if code else "-"
+    """An attempt's error class, or a posting's last one: an ErrorKind while it retries, the
+    quarantine reason once it is held (services/posting_outcomes.py)."""
+    if not code:
+        return "-"
+    if code in Reason.values:
+        return str(Reason(code).label)
+    return ERROR_KINDS.get(code, code.replace("_", " "))
 
 
 def status_words(status: int | None) -> str:
