@@ -15,6 +15,7 @@ from reconciliation.admin.documents import (
     document_number,
     error_kind_words,
     purpose_words,
+    request_words,
     source_link,
     status_words,
 )
@@ -88,7 +89,7 @@ class XeroAttemptInline(ReadOnlyInline):
 
     @admin.display(description="request")
     def request(self, obj):
-        return f"{obj.method} {obj.url}"
+        return request_words(obj.method, obj.url)
 
     @admin.display(description="status")
     def status_words(self, obj):
@@ -186,20 +187,33 @@ class XeroPostingAdmin(PostingPageMixin, ReadOnlyAdmin):
         return obj.http_attempt_count
 
 
+class ErrorClassFilter(admin.SimpleListFilter):
+    title = "error class"
+    parameter_name = "error_kind"
+
+    def lookups(self, request, model_admin):
+        kinds = XeroAttempt.objects.exclude(error_kind="").order_by().values_list("error_kind", flat=True)
+        return [(kind, error_kind_words(kind)) for kind in sorted(set(kinds))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(error_kind=self.value()) if self.value() else queryset
+
+
 @admin.register(XeroAttempt)
 class XeroAttemptAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
-        "request",
+        "posting_link",
+        "request_short",
         "status_words",
         "error_kind_words",
         "duration_ms",
-        "posting_link",
     )
-    list_filter = ("method", "status", "error_kind", "connection")
+    list_display_links = ("created_at",)
+    list_filter = ("method", "status", ErrorClassFilter, "connection")
     # batch_ref: every member's row of one batch request (services/batch_send.py).
     search_fields = ("url", "idempotency_key", "error", "posting__source_ref", "batch_ref")
-    list_select_related = ("posting", "connection")
+    list_select_related = ("posting", "posting__shop", "connection")
     fieldsets = [
         (
             None,
@@ -235,9 +249,24 @@ class XeroAttemptAdmin(ReadOnlyAdmin):
         ),
     ]
 
+    def changelist_view(self, request, extra_context=None):
+        # As the postings list: the columns need the page's width at 1400 px.
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if obj is not None:  # the heading without Xero's API root and a long query string
+            context.setdefault("subtitle", f"{request_words(obj.method, obj.url, 90)}: {attempt_status(obj)}")
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description="request")
     def request(self, obj):
         return f"{obj.method} {obj.url}"
+
+    @admin.display(description="request")
+    def request_short(self, obj):
+        return request_words(obj.method, obj.url, 70)
 
     @admin.display(description="status", ordering="status")
     def status_words(self, obj):

@@ -3,9 +3,12 @@ code and name, debit / credit, tax, totals), purposes and error classes in words
 journal's lines traced back to the TikTok transactions behind them (docs/ARCHITECTURE.md, "The
 path of a statement to Xero", step 4)."""
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
+from urllib.parse import unquote_plus
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -62,6 +65,16 @@ def status_words(status: int | None) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return str(status)
+
+
+XERO_API = "https://api.xero.com/api.xro/2.0"
+
+
+def request_words(method: str, url: str, limit: int = 0) -> str:
+    """A request as "PUT /ManualJournals?summarizeErrors=false": Xero's API root left out."""
+    path = unquote_plus(url[len(XERO_API) :] if url.startswith(XERO_API) else url)
+    text = f"{method} {path}"
+    return text[: limit - 1] + "…" if limit and len(text) > limit else text
 
 
 def amount(value) -> Decimal | None:
@@ -124,6 +137,12 @@ def _cells(row: list) -> SafeString:
             for c in (c if isinstance(c, Cell) else Cell(c) for c in row)
         ),
     )
+
+
+def fields_table(rows: list[list]) -> SafeString:
+    """Label / value pairs as a two-column table without a header."""
+    body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((label, value) for label, value in rows))
+    return format_html('<table class="ls-fields"><tbody>{}</tbody></table>', body)
 
 
 def table(headers: list, rows: list[list], *, totals: list | None = None, css: str = "") -> SafeString:
@@ -306,32 +325,45 @@ def _paid_document(payload: dict) -> str:
     return ""
 
 
-def payment_table(payload: dict, names: dict[str, str]) -> SafeString:
+def xero_date(value) -> str:
+    """A date as Xero answers it ("/Date(1795564800000+0000)/") or as we send it, in ISO form."""
+    found = re.match(r"/Date\((-?\d+)", str(value or ""))
+    if found:
+        return datetime.fromtimestamp(int(found[1]) / 1000, tz=UTC).date().isoformat()
+    return str(value or "-")
+
+
+def payment_table(payload: dict, names: dict[str, str], paid: str = "", credit_note: str = "") -> SafeString:
     """A payment or an allocation: its amount, the document it pays (or the credit note it
-    allocates) and the account the money moves through."""
+    allocates) and the account the money moves through. `paid` names the paid document when the
+    payload only holds its id or a placeholder (a planned payment names its invoice by id)."""
     account = payload.get("Account") or {}
     code = str(account.get("Code", ""))
-    rows = [
-        ["document paid", _paid_document(payload) or "-"],
-        ["account", _account(code, names) or account.get("Name", "") or "-"],
+    rows = [["document paid", paid or _paid_document(payload) or "-"]]
+    if credit_note or (isinstance(payload.get("CreditNote"), dict) and "AllocationID" in payload):
+        rows.append(
+            ["credit note allocated", credit_note or payload["CreditNote"].get("CreditNoteNumber", "")]
+        )
+    if account:
+        rows.append(["account", _account(code, names) or account.get("Name", "") or "-"])
+    rows += [
         ["amount", figure(amount(payload.get("Amount")))],
-        ["date", str(payload.get("Date", ""))],
+        ["date", xero_date(payload.get("Date"))],
         ["reference", payload.get("Reference", "") or "-"],
     ]
-    credit_note = payload.get("CreditNote")
-    if "AllocationID" in payload and isinstance(credit_note, dict):
-        rows.insert(1, ["credit note", credit_note.get("CreditNoteNumber", "")])
-    return table(["", ""], rows, css="ls-fields")
+    return fields_table(rows)
 
 
-def document_table(kind: str, payload: dict | None, names: dict[str, str]) -> SafeString:
+def document_table(
+    kind: str, payload: dict | None, names: dict[str, str], *, paid: str = "", credit_note: str = ""
+) -> SafeString:
     """A document (as planned, or as Xero answered) rendered by its kind."""
     if not payload:
         return mark_safe("-")
     if kind == XeroPosting.Kind.MANUAL_JOURNAL:
         return journal_table(payload, names)
     if kind in (XeroPosting.Kind.PAYMENT, XeroPosting.Kind.ALLOCATION):
-        return payment_table(payload, names)
+        return payment_table(payload, names, paid, credit_note)
     head = ""
     if kind == XeroPosting.Kind.BANK_TRANSACTION:
         bank = (payload.get("BankAccount") or {}).get("Code", "")

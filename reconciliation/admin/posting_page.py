@@ -12,6 +12,7 @@ from reconciliation.admin.base import pretty
 from reconciliation.admin.documents import (
     account_names,
     admin_link,
+    document_number,
     document_reference,
     document_table,
     error_kind_words,
@@ -30,9 +31,14 @@ def _lines(items) -> str:
 
 
 def posting_words(posting: XeroPosting) -> str:
-    """A posting as a link's text: kind, number or reference, state."""
-    number = posting.xero_number or document_reference(posting.payload)
-    return f"{posting.get_kind_display()} {number[:60]}: {posting.get_state_display()}"
+    """A posting as a link's text: kind, number, amount, state ("Invoice TT-5765...: 221.10 USD,
+    Posted")."""
+    number = posting.xero_number or document_number(posting.payload)
+    value = document_amount(posting)
+    money = "" if value is None else f" {value:,.2f} {posting.shop.currency},"
+    return (
+        f"{posting.get_kind_display()}{' ' + number if number else ''}:{money} {posting.get_state_display()}"
+    )
 
 
 class PostingPageMixin:
@@ -164,14 +170,35 @@ class PostingPageMixin:
             obj._account_names = account_names(obj.connection)
         return obj._account_names
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self._traceable(obj):
+            return fieldsets
+        return [f for f in fieldsets if "sources_table" not in f[1]["fields"]]
+
+    @staticmethod
+    def _traceable(obj) -> bool:
+        """Only a statement's journal is made of statement transactions."""
+        return obj.kind == XeroPosting.Kind.MANUAL_JOURNAL and isinstance(obj.source, Statement)
+
+    def _needed(self, obj) -> dict[str, str]:
+        """The document a payment pays or an allocation allocates, named by its number: the planned
+        payload holds its Xero id, or a placeholder until it posts."""
+        if obj.depends_on is None:
+            return {}
+        number = obj.depends_on.xero_number or document_number(obj.depends_on.payload)
+        if obj.kind == XeroPosting.Kind.ALLOCATION:  # its invoice is named in the payload
+            return {"credit_note": number}
+        return {"paid": f"{obj.depends_on.get_kind_display().lower()} {number}".strip()}
+
     @admin.display(description="document")
     def planned_table(self, obj):
-        return document_table(obj.kind, obj.payload, self._names(obj))
+        return document_table(obj.kind, obj.payload, self._names(obj), **self._needed(obj))
 
     @admin.display(description="lines and transactions")
     def sources_table(self, obj):
-        if obj.kind != XeroPosting.Kind.MANUAL_JOURNAL or not isinstance(obj.source, Statement):
-            return "- (only a statement's journal is made of TikTok transactions)"
+        if not self._traceable(obj):
+            return "-"
         return format_html(
             "<p>Recomputed from the statement's stored pages under the current component map.</p>{}",
             journal_sources_table(obj),

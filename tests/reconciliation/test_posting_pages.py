@@ -210,3 +210,20 @@ def test_a_journal_xero_refused_links_the_quarantine_item_that_holds_it(client, 
 
     assert reverse("admin:reconciliation_quarantineitem_change", args=[item.pk]) in html
     assert Reason.LOCK_DATE.label in html.split("Last error class", 1)[1]  # in words, not LOCK_DATE
+
+
+def test_the_attempts_list_reads_in_words_and_its_queries_do_not_grow_with_its_rows(client):
+    synced_world()
+    member(client, "Auditor")
+    url = reverse("admin:reconciliation_xeroattempt_changelist")
+    with CaptureQueriesContext(connection) as first:
+        html = client.get(url).content.decode()
+    assert "200 OK" in html and "PUT /ManualJournals" in html and "https://api.xero.com" not in html
+    journal = statement_journal()
+    assert reverse("admin:reconciliation_xeroposting_change", args=[journal.pk]) in html
+    for attempt in list(XeroAttempt.objects.filter(posting__isnull=False)) * 3:
+        attempt.pk = None
+        attempt.save()
+    with CaptureQueriesContext(connection) as more:
+        client.get(url)
+    assert len(more) == len(first)
