@@ -426,18 +426,34 @@ def journal_sources_table(posting: XeroPosting) -> SafeString:
     shown: dict[tuple, int] = {}
     clearing = statement.shop.clearing_account
     for number, line in enumerate((posting.payload or {}).get("JournalLines") or [], start=1):
-        rows += _line_sources(number, line, by_line, shown, clearing)
+        rows += _line_sources(number, line, by_line, shown, clearing, posting.purpose)
     return table(["journal line", "TikTok transaction", "component", num("debit"), num("credit")], rows)
 
 
-def _line_sources(number: int, line: dict, by_line: dict, shown: dict, clearing: str) -> list[list]:
+# A journal line no component rule makes, by the journal's purpose: (clearing line, other line).
+UNTRACED = {
+    "statement_journal": (
+        "what TikTok pays for the statement (its payable amount)",
+        "not traced: no component maps to this account and tax type now (the map changed since?)",
+    ),
+    "order_settlement_journal": (
+        "the clearing account's side of the lines above",
+        "not traced to components: planned from the orders the statement settles",
+    ),
+}
+
+
+def _line_sources(
+    number: int, line: dict, by_line: dict, shown: dict, clearing: str, purpose: str
+) -> list[list]:
     tracking = (line.get("Tracking") or [{}])[0]
     code = str(line.get("AccountCode", ""))
     key = _line_key(code, line.get("TaxType", ""), tracking.get("Name", ""), tracking.get("Option", ""))
     head = f"line {number}: {code} {line.get('Description', '')}"
     parts = by_line.get(key)
     if parts is None:
-        what = "what TikTok pays for the statement (payable amount)" if code == clearing else "not traced"
+        on_clearing, other = UNTRACED.get(purpose, ("the clearing account", "not traced"))
+        what = on_clearing if code == clearing else other
         return [[head, what, "", *debit_credit(amount(line.get("LineAmount")))]]
     if key in shown:
         # A line split where the source states its tax (planning/source_tax.py): one group.

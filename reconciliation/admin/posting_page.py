@@ -50,6 +50,7 @@ class PostingPageMixin:
             {
                 "fields": [
                     "document_words",
+                    "reference_words",
                     "amount_words",
                     "state_words",
                     "document_date",
@@ -113,8 +114,15 @@ class PostingPageMixin:
 
     @admin.display(description="document")
     def document_words(self, obj):
-        number = obj.xero_number or document_reference(obj.payload)
-        return f"{obj.get_kind_display()} ({purpose_words(obj.purpose)}) {number}"
+        """Kind and purpose, and its number, else what it is about (a journal's narration is long)."""
+        number = obj.xero_number or document_number(obj.payload)
+        if not number and obj.source is not None:
+            number = source_words(obj.source)
+        return f"{obj.get_kind_display()} ({purpose_words(obj.purpose)}), {number}"
+
+    @admin.display(description="reference in Xero")
+    def reference_words(self, obj):
+        return document_reference(obj.payload) or "-"
 
     @admin.display(description="amount")
     def amount_words(self, obj):
