@@ -26,7 +26,7 @@ PURPOSES = {
     "order_settlement_journal": "fees journal beside order invoices",
     "payout_receive": "bank receipt of a payout",
     "order_invoice": "order invoice",
-    "order_payment": "invoice paid from clearing",
+    "order_payment": "invoice paid into clearing",
     "order_credit_note": "credit note",
     "order_credit_allocation": "credit allocated to the invoice",
     "credit_note_refund": "credit refunded out of clearing",

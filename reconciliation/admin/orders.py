@@ -6,6 +6,7 @@ from django.utils.html import format_html_join
 
 from reconciliation.admin.audit import admin_link
 from reconciliation.admin.base import ReadOnlyAdmin, pretty, pretty_json
+from reconciliation.admin.documents import PURPOSES
 from reconciliation.api.money import document_amount
 from reconciliation.models import (
     OrderSync,
@@ -18,15 +19,6 @@ from reconciliation.models import (
     XeroPosting,
 )
 from reconciliation.models.postings import link_to
-
-# What each order document is, in finance's words.
-PURPOSES = {
-    "order_invoice": "invoice",
-    "order_payment": "payment into clearing",
-    "order_credit_note": "credit note",
-    "order_credit_allocation": "credit allocated to the invoice",
-    "credit_note_refund": "refund out of clearing",
-}
 
 
 def _amount(posting: XeroPosting, currency: str) -> str:

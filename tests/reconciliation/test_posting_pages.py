@@ -83,7 +83,7 @@ def test_the_list_shows_a_payments_amount_and_currency_and_links_its_source(clie
     html = client.get(reverse(LIST)).content.decode()
 
     (row,) = [r for r in rows_of(html) if r.startswith("Payment")]
-    assert "221.10 USD" in row and "invoice paid from clearing" in row
+    assert "221.10 USD" in row and "invoice paid into clearing" in row
     assert reverse("admin:reconciliation_statement_change", args=[payment.source_id]) in html
     assert reverse("admin:reconciliation_xeroposting_change", args=[payment.pk]) in html
 
