@@ -36,6 +36,7 @@ from reconciliation.models import (
     ShopConnection,
     SkuMapping,
     TaxRateMapping,
+    UnitOfMeasureConversion,
 )
 from reconciliation.models.shops import Channel, shop_id_conflict
 from reconciliation.models.xero import XeroConnection
@@ -212,6 +213,7 @@ class CodeText(str):
     """A code cell as text, with why it cannot be trusted as typed (see _code_cell)."""
 
     problem = ""
+    from_number = False  # an account code the spreadsheet stored as a whole number
 
 
 class CodeWidget(ValidatedWidget):
@@ -317,10 +319,15 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def _code_cell(value) -> str:
+def _code_cell(value, account: bool = False) -> str:
     """A code column's cell as text, marked (CodeText.problem) when the spreadsheet did not keep it
     as typed text: a number has lost its leading zeros and any digit past the 15th (TikTok sku_ids
-    have 19), a date or TRUE/FALSE was a code the spreadsheet reinterpreted, a formula is not a code."""
+    have 19), a date or TRUE/FALSE was a code the spreadsheet reinterpreted, a formula is not a code.
+
+    Account codes are the exception for whole numbers: a chart of accounts is mostly numbers, which
+    a spreadsheet stores as numbers. Such a cell is marked `from_number` and accepted unless the
+    organisation has the code with leading zeros (`090` typed as a number reads 90; see
+    account_problem)."""
     text = _cell(value)
     if isinstance(value, Formula):
         text, problem = value.formula, "is a formula; type the code itself"
@@ -329,11 +336,25 @@ def _code_cell(value) -> str:
     elif isinstance(value, (date, datetime)):
         problem = "is a date cell (the spreadsheet read the code as a date)"
     elif isinstance(value, (int, float, Decimal)):
+        if account and float(value).is_integer() and value >= 0:
+            marked = CodeText(text)
+            marked.from_number = True
+            return marked
         problem = "is a number cell, which drops leading zeros and digits past the 15th"
     else:
         return text
     marked = CodeText(text)
     marked.problem = f"'{text}' {problem}: format the column as Text and type the code again"
+    return marked
+
+
+def _text_cell(value) -> str:
+    """A text column's cell as text, marked when it is a formula: the value a program-written sheet
+    hands back for one is empty (nothing calculated it), and a pasted value is what was meant."""
+    if not isinstance(value, Formula):
+        return _cell(value)
+    marked = CodeText(value.formula)
+    marked.problem = f"'{value.formula}' is a formula: paste the value itself (Paste Special, Values)"
     return marked
 
 
@@ -352,6 +373,8 @@ class SpreadsheetResource(resources.ModelResource):
     optional_columns: tuple[str, ...] = ()
     # Columns holding codes Xero or the channel match exactly (see _code_cell).
     code_columns: tuple[str, ...] = ()
+    # Code columns holding Xero account codes (whole-number cells allowed, see _code_cell).
+    account_columns: tuple[str, ...] = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -388,7 +411,11 @@ class SpreadsheetResource(resources.ModelResource):
         self.warnings, self._first_row_of_key = [], {}
         headers = [_header(h) for h in (dataset.headers or [])]
         codes = {i for i, h in enumerate(headers) if h in self.code_columns}
-        rows = [[_code_cell(v) if i in codes else _cell(v) for i, v in enumerate(row)] for row in dataset]
+        accounts = {i for i, h in enumerate(headers) if h in self.account_columns}
+        rows = [
+            [_code_cell(v, i in accounts) if i in codes else _text_cell(v) for i, v in enumerate(row)]
+            for row in dataset
+        ]
         while rows and _is_blank(rows[-1]):
             rows.pop()
         problems = [] if headers else ["the file has no header row"]
@@ -417,6 +444,14 @@ class SpreadsheetResource(resources.ModelResource):
     def before_import_row(self, row, **kwargs):
         # Two rows for one key would silently overwrite each other inside the same import.
         sheet_row = self.sheet_row = kwargs["row_number"] + 1
+        # A cell the spreadsheet did not keep as typed (see _code_cell, _text_cell), by field.
+        attributes = {f.column_name: f.attribute or name for name, f in self.fields.items()}
+        self._cell_problems = {
+            attributes.get(column, column): value.problem
+            for column, value in row.items()
+            if getattr(value, "problem", "")
+        }
+        self.number_cells = {column for column, value in row.items() if getattr(value, "from_number", False)}
         first = self._first_row_of_key.setdefault(self._key(row), sheet_row)
         if first != sheet_row:
             columns = [self.fields[name].column_name for name in self.get_import_id_fields()]
@@ -449,6 +484,8 @@ class SpreadsheetResource(resources.ModelResource):
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
+        for field, message in getattr(self, "_cell_problems", {}).items():
+            errors.setdefault(field, ValidationError(message))
         for field, message in self.row_errors(instance).items():
             errors.setdefault(field, ValidationError(message))
         try:
@@ -476,6 +513,7 @@ SHOP_OPTIONAL_COLUMNS = ("bank_account", "reserve_account", "contact_name", "tim
 class ShopResource(SpreadsheetResource):
     required_columns = SHOP_COLUMNS
     optional_columns = SHOP_OPTIONAL_COLUMNS
+    code_columns = account_columns = ("clearing_account", "bank_account", "reserve_account")
 
     channel = fields.Field("channel", "channel", ChoiceWidget(Channel.choices))
     posting_mode = fields.Field(
@@ -527,7 +565,7 @@ class ShopResource(SpreadsheetResource):
         return super().skip_row(instance, original, row, import_validation_errors)
 
     def row_errors(self, instance) -> dict[str, str]:
-        errors = self._tiktok_shop_id_errors(instance)
+        errors = self._tiktok_shop_id_errors(instance) | self._account_errors(instance)
         if shop_timezone(instance.region, instance.timezone) is None:
             errors["timezone"] = missing_timezone_message(instance.region)
         user = getattr(self, "_user", None)
@@ -539,6 +577,24 @@ class ShopResource(SpreadsheetResource):
             for name in Shop.POSTING_SETTINGS
             if getattr(stored, name) != getattr(instance, name)
         }
+
+    def _account_errors(self, instance) -> dict[str, str]:
+        """A shop already connected to Xero is checked against its organisation's accounts (a new
+        shop has no organisation until it is connected; its accounts are checked before posting)."""
+        org = org_settings(instance.xero_connection) if instance.xero_connection_id else None
+        if org is None or not has_read(org, "accounts"):
+            return {}
+        label = (
+            f"Xero organisation {instance.xero_connection.organisation_name or instance.xero_connection.name}"
+        )
+        errors = {}
+        for column in self.code_columns:
+            code = getattr(instance, column)
+            if not code or len(code) > MAX_ACCOUNT_CODE:
+                continue
+            if message := account_problem(org, code, label, column in self.number_cells):
+                errors[column] = message
+        return errors
 
     def _tiktok_shop_id_errors(self, instance) -> dict[str, str]:
         wanted = getattr(instance, "_tiktok_shop_id", None)
@@ -571,42 +627,12 @@ class ShopResource(SpreadsheetResource):
         use_transactions = True
 
 
-COMPONENT_COLUMNS = ("channel", "shop", "component", "account_code", "tax_type", "description")
-# Not in the published sheet layout, but exported, so an exported sheet imports back unchanged.
-COMPONENT_OPTIONAL_COLUMNS = ("tracking_category", "tracking_option")
-
-
-class ComponentMappingResource(SpreadsheetResource):
-    required_columns = COMPONENT_COLUMNS
-    optional_columns = COMPONENT_OPTIONAL_COLUMNS
-
-    channel = fields.Field("channel", "channel", ChoiceWidget(Channel.choices))
-    shop = fields.Field("shop", "shop", ShopCodeWidget())
-    component = fields.Field("component", "component", ValidatedWidget(component_name))
-
-    class Meta:
-        model = ComponentMapping
-        fields = COMPONENT_COLUMNS + COMPONENT_OPTIONAL_COLUMNS
-        import_id_fields = ("channel", "shop", "component")
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        use_transactions = True
-
-    def row_errors(self, instance) -> dict[str, str]:
-        message = shop_channel_error(instance.channel, instance.shop)
-        return {"shop": message} if message else {}
-
-    def after_import_row(self, row, row_result, **kwargs):
-        warning = component_warning(row.get("channel", "").lower(), row.get("component", ""))
-        if warning:
-            self.warnings.append(f"row {kwargs['row_number'] + 1}: component: {warning}")
-
-
 # --- order maps (DESIGN.md 4.5): codes checked against the organisation's cached Items / TaxRates --
 
 
 MAX_ITEM_CODE = 30  # Xero's limit on an item code (planning/order_maps.py checks it again)
+MAX_ACCOUNT_CODE = 10  # Xero's limit on an account code (models/shops.py account_code)
+MAX_TAX_TYPE = 50  # the longest TaxType Xero accepts (ComponentMapping.tax_type's max_length)
 
 
 def validate_item_code(value: str) -> None:
@@ -614,6 +640,37 @@ def validate_item_code(value: str) -> None:
         raise ValidationError(
             f"Xero item codes are at most {MAX_ITEM_CODE} characters; '{value}' has {len(value)}"
         )
+
+
+def has_read(org: OrgSettings, cached: str) -> bool:
+    """Whether the organisation's `cached` settings have been read from Xero. Items are None until
+    read; an organisation always has accounts, so none cached means they were never read."""
+    value = getattr(org, cached)
+    return value is not None and (cached != "accounts" or bool(value))
+
+
+def account_problem(org: OrgSettings, code: str, label: str, from_number: bool = False) -> str | None:
+    account = org.accounts.get(code)
+    padded = sorted(c for c in org.accounts if c != code and c.lstrip("0") == code) if from_number else []
+    if account is None and padded:
+        return (
+            f"'{code}' is a number cell, which dropped the leading zeros of account {padded[0]} of "
+            f"{label}: format the column as Text and type the code again"
+        )
+    if account is None:
+        return f"{label} has no account {code}; add it to the chart of accounts in Xero or fix this row"
+    if account.status != "ACTIVE":
+        return f"account {code} of {label} is {account.status}, not ACTIVE"
+    return None
+
+
+def tax_type_problem(org: OrgSettings, tax_type: str, label: str) -> str | None:
+    rate = org.tax_rates.get(tax_type)
+    if rate is None:
+        return f"{label} has no tax rate {tax_type}"
+    if rate.status != "ACTIVE":
+        return f"tax rate {tax_type} of {label} is {rate.status}, not ACTIVE"
+    return None
 
 
 @dataclass(frozen=True)
@@ -666,13 +723,16 @@ class OrderMapResource(SpreadsheetResource):
             self._organisations[key] = Organisations(named, sorted(unconnected))
         return self._organisations[key]
 
+    # Whether a row that could not be checked (no organisation, nothing cached) says so in a warning.
+    warn_unchecked = True
+
     def xero_errors(self, instance, column: str, cached: str, problem) -> dict[str, str]:
         """`problem(org, label)` -> a message or None, for each organisation that has read `cached`
         ("items" or "tax_rates") from Xero; the others are named in a warning."""
         messages, unchecked = [], []
         organisations = self.organisations(instance)
         for label, org in organisations.named:
-            if org is None or getattr(org, cached) is None:
+            if org is None or not has_read(org, cached):
                 unchecked.append(f"{label} has not read its {cached.replace('_', ' ')} from Xero yet")
             elif message := problem(org, label):
                 messages.append(message)
@@ -685,7 +745,7 @@ class OrderMapResource(SpreadsheetResource):
         elif not organisations.named:
             region = f" in {instance.region}" if getattr(instance, "region", "") else ""
             unchecked.append(f"no {instance.channel} shop{region} yet")
-        if unchecked:
+        if unchecked and self.warn_unchecked:
             self.warnings.append(
                 f"row {self.sheet_row}: {column}: not checked against Xero: {'; '.join(unchecked)}"
             )
@@ -713,6 +773,62 @@ class OrderMapResource(SpreadsheetResource):
 
     def order_map_errors(self, instance) -> dict[str, str]:
         return {}
+
+
+COMPONENT_COLUMNS = ("channel", "shop", "component", "account_code", "tax_type", "description")
+# Not in the published sheet layout, but exported, so an exported sheet imports back unchanged.
+COMPONENT_OPTIONAL_COLUMNS = ("tracking_category", "tracking_option")
+
+
+class ComponentMappingResource(OrderMapResource):
+    """A statement component's account (DESIGN.md 4.2), checked against the organisation of every
+    shop the row applies to, as the order maps are."""
+
+    required_columns = COMPONENT_COLUMNS
+    optional_columns = COMPONENT_OPTIONAL_COLUMNS
+    code_columns = ("account_code", "tax_type")
+    account_columns = ("account_code",)
+    # Statement journals check every account again before posting (planning/checks.py), and a
+    # components sheet is typically loaded before any shop is connected: no warning per row.
+    warn_unchecked = False
+
+    component = fields.Field("component", "component", ValidatedWidget(component_name))
+
+    class Meta:
+        model = ComponentMapping
+        fields = COMPONENT_COLUMNS + COMPONENT_OPTIONAL_COLUMNS
+        import_id_fields = ("channel", "shop", "component")
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+        use_bulk = True  # no per-row hooks after saving: rows are written in batches
+        batch_size = 1000
+
+    account_code = fields.Field("account_code", "account_code", CodeWidget())
+    tax_type = fields.Field("tax_type", "tax_type", CodeWidget())
+
+    def order_map_errors(self, instance) -> dict[str, str]:
+        errors = {}
+        code, tax_type = instance.account_code, instance.tax_type
+        number = "account_code" in self.number_cells
+        if code and len(code) <= MAX_ACCOUNT_CODE:
+            errors |= self.xero_errors(
+                instance,
+                "account_code",
+                "accounts",
+                lambda org, label: account_problem(org, code, label, number),
+            )
+        if tax_type and len(tax_type) <= MAX_TAX_TYPE:
+            errors |= self.xero_errors(
+                instance, "tax_type", "tax_rates", lambda org, label: tax_type_problem(org, tax_type, label)
+            )
+        return errors
+
+    def after_import_row(self, row, row_result, **kwargs):
+        warning = component_warning(row.get("channel", "").lower(), row.get("component", ""))
+        if warning:
+            self.warnings.append(f"row {kwargs['row_number'] + 1}: component: {warning}")
 
 
 class SkuMappingResource(OrderMapResource):
@@ -839,11 +955,77 @@ class TaxRateMappingResource(OrderMapResource):
         return self.xero_errors(instance, "tax_type", "tax_rates", unusable)
 
 
-# kind -> resource; later: uoms.
+class FactorWidget(widgets.Widget):
+    """A number > 0 (how many stock units one channel unit is), stored as the model's Decimal."""
+
+    def clean(self, value, row=None, **kwargs):
+        number = _decimal(value)
+        if number is None or number <= 0:
+            raise ValueError(f"'{value}' is not a number above 0")
+        if -number.as_tuple().exponent > 6:
+            raise ValueError(f"'{value}' has more than 6 decimal places")
+        return number
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else format(value.normalize(), "f")
+
+
+class UnitOfMeasureResource(SpreadsheetResource):
+    """How many of a Xero item's stock unit one channel unit is. Not scoped to a shop: the item code
+    is checked against every organisation that has read its Items, and must be in at least one."""
+
+    required_columns = ("item_code", "from_unit", "to_unit", "factor")
+    code_columns = ("item_code",)
+
+    item_code = fields.Field("item_code", "item_code", CodeWidget(validate_item_code))
+    from_unit = fields.Field("from_unit", "from_unit", ValidatedWidget())
+    to_unit = fields.Field("to_unit", "to_unit", ValidatedWidget())
+    factor = fields.Field("factor", "factor", FactorWidget())
+
+    class Meta:
+        model = UnitOfMeasureConversion
+        fields = ("item_code", "from_unit", "to_unit", "factor")
+        export_order = fields
+        import_id_fields = ("item_code", "from_unit", "to_unit")
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+        use_bulk = True
+        batch_size = 1000
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self._items: list[tuple[str, frozenset[str]]] = [
+            (conn.organisation_name or conn.name, org.items)
+            for conn in XeroConnection.objects.all()
+            if (org := org_settings(conn)) is not None and org.items is not None
+        ]
+
+    def row_errors(self, instance) -> dict[str, str]:
+        code = instance.item_code
+        if not code or len(code) > MAX_ITEM_CODE:
+            return {}
+        if not self._items:
+            self.warnings.append(
+                f"row {self.sheet_row}: item_code: not checked against Xero: "
+                "no Xero organisation has read its items yet"
+            )
+            return {}
+        if any(code in items for _name, items in self._items):
+            return {}
+        names = ", ".join(name for name, _items in self._items)
+        return {
+            "item_code": f"no Xero organisation ({names}) has item {code}; create it in Xero or fix this row"
+        }
+
+
+# kind -> resource
 RESOURCES: dict[str, type[SpreadsheetResource]] = {
     "shops": ShopResource,
     "components": ComponentMappingResource,
     "skus": SkuMappingResource,
     "bundles": BundleComponentResource,
     "tax_rates": TaxRateMappingResource,
+    "uoms": UnitOfMeasureResource,
 }
