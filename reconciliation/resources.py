@@ -44,6 +44,8 @@ from reconciliation.planning.checks import CLASS_FLAG
 from reconciliation.planning.order_maps import SIDE_CLASS
 from reconciliation.planning.types import OrgSettings
 from reconciliation.selectors import org_settings
+from reconciliation.sheets.report import ColumnsError as ColumnsError  # re-exported
+from reconciliation.sheets.report import ImportReport, report_fill
 
 # --- rules the admin forms enforce too -----------------------------------------------------------
 
@@ -293,13 +295,10 @@ class SpreadsheetResult(Result):
     def row_errors(self):
         return [(number + 1, errors) for number, errors in super().row_errors()]
 
-
-class ColumnsError(ValueError):
-    """The header row does not fit the sheet: nothing in the file is imported."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    @property
+    def sheet_report(self) -> ImportReport:
+        """The admin preview's report: the same lines `import_mappings` prints."""
+        return report_fill(ImportReport(kind="", dry_run=True), self, getattr(self, "sheet_warnings", []))
 
 
 def _cell(value) -> str:
@@ -375,6 +374,9 @@ class SpreadsheetResource(resources.ModelResource):
     code_columns: tuple[str, ...] = ()
     # Code columns holding Xero account codes (whole-number cells allowed, see _code_cell).
     account_columns: tuple[str, ...] = ()
+    # Rows for the downloadable template (admin "Download template"): they import cleanly into the
+    # demo organisation (`make demo`: connectors/xero/sandbox_demo.py, reconciliation/demo/orders.py).
+    example_rows: tuple[tuple[str, ...], ...] = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -439,7 +441,15 @@ class SpreadsheetResource(resources.ModelResource):
             row_result.import_type = RowResult.IMPORT_TYPE_SKIP
             row_result.blank = True
             return row_result
-        return super().import_row(row, instance_loader, **kwargs)
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        row_result.sheet_row = kwargs["row_number"] + 1  # for the preview's list of rows
+        return row_result
+
+    def import_data(self, *args, **kwargs):
+        # The admin's preview page shows the same report as the command (sheets/report.py).
+        result = super().import_data(*args, **kwargs)
+        result.sheet_warnings = list(self.warnings)
+        return result
 
     def before_import_row(self, row, **kwargs):
         # Two rows for one key would silently overwrite each other inside the same import.
@@ -513,6 +523,12 @@ SHOP_OPTIONAL_COLUMNS = ("bank_account", "reserve_account", "contact_name", "tim
 class ShopResource(SpreadsheetResource):
     required_columns = SHOP_COLUMNS
     optional_columns = SHOP_OPTIONAL_COLUMNS
+    example_rows = (
+        (
+            *("tiktok", "example-us", "Example TikTok US", "US", "USD", "1210", "statement_journal"),
+            *("NoTax", "090", "1220", "TikTok Shop", "America/Los_Angeles", ""),
+        ),
+    )
     code_columns = account_columns = ("clearing_account", "bank_account", "reserve_account")
 
     channel = fields.Field("channel", "channel", ChoiceWidget(Channel.choices))
@@ -788,6 +804,10 @@ class ComponentMappingResource(OrderMapResource):
     optional_columns = COMPONENT_OPTIONAL_COLUMNS
     code_columns = ("account_code", "tax_type")
     account_columns = ("account_code",)
+    example_rows = (
+        ("tiktok", "demo-us", "fee.transaction_fee_amount", "6100", "", "Marketplace fees", "", ""),
+        ("tiktok", "demo-us", "fee.affiliate_commission_amount", "6110", "", "Affiliate commission", "", ""),
+    )
     # Statement journals check every account again before posting (planning/checks.py), and a
     # components sheet is typically loaded before any shop is connected: no warning per row.
     warn_unchecked = False
@@ -834,6 +854,10 @@ class ComponentMappingResource(OrderMapResource):
 class SkuMappingResource(OrderMapResource):
     required_columns = ("channel", "shop", "external_sku", "item_code", "description")
     code_columns = ("external_sku", "item_code")
+    example_rows = (
+        ("tiktok", "demo-us-orders", "EXAMPLE-MUG", "MUG-CER", "Ceramic mug (example row)"),
+        ("tiktok", "demo-us-orders", "1729382256910270001", "COAST-OAK", "Oak coasters by TikTok sku_id"),
+    )
 
     external_sku = fields.Field("channel_sku", "external_sku", CodeWidget())
     item_code = fields.Field("item_code", "item_code", CodeWidget(validate_item_code))
@@ -858,6 +882,10 @@ class BundleComponentResource(OrderMapResource):
 
     required_columns = ("channel", "shop", "bundle_sku", "item_code", "quantity", "price_weight")
     code_columns = ("bundle_sku", "item_code")
+    example_rows = (
+        ("tiktok", "demo-us-orders", "EXAMPLE-GIFT", "MUG-CER", "2", "9.99"),
+        ("tiktok", "demo-us-orders", "EXAMPLE-GIFT", "COAST-OAK", "1", "12.5"),
+    )
 
     bundle_sku = fields.Field("bundle_sku", "bundle_sku", CodeWidget())
     item_code = fields.Field("item_code", "item_code", CodeWidget(validate_item_code))
@@ -909,6 +937,10 @@ class BundleComponentResource(OrderMapResource):
 class TaxRateMappingResource(OrderMapResource):
     required_columns = ("channel", "shop", "region", "source_tax", "direction", "tax_type")
     code_columns = ("tax_type",)
+    example_rows = (
+        ("tiktok", "demo-us-orders", "US", "*", "sales", "TAX001"),
+        ("tiktok", "demo-us-orders", "US", "*", "fees", "INPUT"),
+    )
 
     region = fields.Field("region", "region", ValidatedWidget(transform=str.upper))
     direction = fields.Field("usage", "direction", ChoiceWidget(TaxRateMapping.Usage.choices))
@@ -976,6 +1008,7 @@ class UnitOfMeasureResource(SpreadsheetResource):
 
     required_columns = ("item_code", "from_unit", "to_unit", "factor")
     code_columns = ("item_code",)
+    example_rows = (("MUG-CER", "case", "each", "12"), ("COAST-OAK", "pack", "set", "4"))
 
     item_code = fields.Field("item_code", "item_code", CodeWidget(validate_item_code))
     from_unit = fields.Field("from_unit", "from_unit", ValidatedWidget())

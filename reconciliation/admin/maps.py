@@ -16,6 +16,7 @@ from reconciliation.resources import (
     ComponentMappingResource,
     SkuMappingResource,
     TaxRateMappingResource,
+    UnitOfMeasureResource,
     component_name,
     shop_channel_error,
 )
@@ -130,6 +131,7 @@ class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
 
 
 @admin.register(UnitOfMeasureConversion)
-class UnitOfMeasureConversionAdmin(admin.ModelAdmin):
+class UnitOfMeasureConversionAdmin(SpreadsheetAdmin):
+    resource_classes = [UnitOfMeasureResource]
     list_display = ("item_code", "from_unit", "factor", "to_unit")
     search_fields = ("item_code", "from_unit", "to_unit")
