@@ -270,14 +270,17 @@ class ShopCodeWidget(widgets.ForeignKeyWidget):
 
     def __init__(self, **kwargs):
         super().__init__(Shop, field="code", **kwargs)
+        self.shops: dict[str, Shop] = {}  # by code, for one import (reset in before_import)
 
     def clean(self, value, row=None, **kwargs):
         if not value:
             return None
-        try:
-            return super().clean(value, row, **kwargs)
-        except Shop.DoesNotExist:
-            raise ValueError(f"no shop with code '{value}'") from None
+        if value not in self.shops:
+            try:
+                self.shops[value] = Shop.objects.select_related("xero_connection").get(code=value)
+            except Shop.DoesNotExist:
+                raise ValueError(f"no shop with code '{value}'") from None
+        return self.shops[value]
 
 
 # --- results numbered like the spreadsheet --------------------------------------------------------
@@ -411,6 +414,10 @@ class SpreadsheetResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         """Normalise headers and cells in place; refuse the file if its columns are wrong."""
         self.warnings, self._first_row_of_key = [], {}
+        self._stored: dict[tuple, models.Model] | None = None
+        for field in self.fields.values():
+            if isinstance(field.widget, ShopCodeWidget):
+                field.widget.shops = {}
         headers = [_header(h) for h in (dataset.headers or [])]
         codes = {i for i, h in enumerate(headers) if h in self.code_columns}
         accounts = {i for i, h in enumerate(headers) if h in self.account_columns}
@@ -483,10 +490,7 @@ class SpreadsheetResource(resources.ModelResource):
     def get_instance(self, instance_loader, row):
         # A key column that does not clean (unknown shop, bad channel) makes the row new here, so the
         # same error is then reported against its column by import_instance.
-        try:
-            return super().get_instance(instance_loader, row)
-        except ValueError:
-            return None
+        return self.stored_rows().get(self._key(row))
 
     def row_errors(self, instance) -> dict[str, str]:
         """Checks across columns that the model itself does not make; subclasses add theirs."""
@@ -499,11 +503,35 @@ class SpreadsheetResource(resources.ModelResource):
         for field, message in self.row_errors(instance).items():
             errors.setdefault(field, ValidationError(message))
         try:
-            super().validate_instance(instance, errors, validate_unique)
+            # Uniqueness is not asked of the database row by row (two queries a row, most of a
+            # large import's time): every unique constraint of a map is over its import key, the
+            # row with that key is the one being updated (stored_rows), and a key repeated in the
+            # file is refused by before_import_row. Field validators and choices still run here.
+            # Related rows (the shop) were read from the database by their widget: not again here.
+            relations = {f.name for f in instance._meta.fields if f.is_relation}
+            instance.full_clean(
+                exclude=set(errors) | relations, validate_unique=False, validate_constraints=False
+            )
         except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
             # Errors are keyed by model field; the operator reads the sheet's column names.
             columns = {f.attribute: f.column_name for f in self.fields.values() if f.attribute}
-            raise ValidationError({columns.get(k, k): v for k, v in exc.error_dict.items()}) from None
+            raise ValidationError({columns.get(k, k): v for k, v in errors.items()})
+
+    def stored_rows(self) -> dict[tuple, models.Model]:
+        """Every stored row by its import key, read once per import (a query per sheet row would
+        be most of a 50,000-row import's time)."""
+        if self._stored is None:
+            attributes = []
+            for name in self.get_import_id_fields():
+                attribute = self.fields[name].attribute
+                field = self._meta.model._meta.get_field(attribute)
+                attributes.append(field.attname)
+            self._stored = {
+                tuple(getattr(obj, a) for a in attributes): obj for obj in self._meta.model.objects.all()
+            }
+        return self._stored
 
 
 POSTING_SETTINGS_PERMISSION = "reconciliation.change_posting_settings"
@@ -640,6 +668,7 @@ class ShopResource(SpreadsheetResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
 
 
@@ -821,6 +850,7 @@ class ComponentMappingResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
         use_bulk = True  # no per-row hooks after saving: rows are written in batches
         batch_size = 1000
@@ -870,7 +900,10 @@ class SkuMappingResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
+        use_bulk = True  # no per-row hooks after saving: rows are written in batches
+        batch_size = 1000
 
     def order_map_errors(self, instance) -> dict[str, str]:
         return self.item_errors(instance)
@@ -900,6 +933,7 @@ class BundleComponentResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
 
     def before_import(self, dataset, **kwargs):
@@ -954,7 +988,10 @@ class TaxRateMappingResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
+        use_bulk = True  # no per-row hooks after saving: rows are written in batches
+        batch_size = 1000
 
     def shops_of(self, instance):
         # The planner looks a tax rate up under the shop's region: a channel-wide GB row is only
@@ -1023,6 +1060,7 @@ class UnitOfMeasureResource(SpreadsheetResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
         use_bulk = True
         batch_size = 1000
