@@ -148,15 +148,22 @@ class SpreadsheetXLSX(base_formats.XLSX):
     marked as Formula: a code typed as `=A2` or `="00123"` is not a code an operator can read."""
 
     def create_dataset(self, in_stream):
-        values = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=True).active
-        cells = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=False).active
-        rows = [
-            [
-                Formula(v.value, str(c.value)) if c.data_type == "f" else v.value
-                for v, c in zip(value_row, cell_row, strict=False)
+        def sheet(data_only: bool):
+            return openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=data_only).active
+
+        typed = [[(cell.value, cell.data_type) for cell in row] for row in sheet(False).iter_rows()]
+        if any(kind == "f" for row in typed for _value, kind in row):
+            # What Excel last calculated, for the formula cells: a second read (most sheets have none).
+            calculated = [list(row) for row in sheet(True).iter_rows(values_only=True)]
+            rows = [
+                [
+                    Formula(_at(values, i), str(value)) if kind == "f" else value
+                    for i, (value, kind) in enumerate(row)
+                ]
+                for row, values in zip(typed, calculated, strict=False)
             ]
-            for value_row, cell_row in zip(values.iter_rows(), cells.iter_rows(), strict=False)
-        ]
+        else:
+            rows = [[value for value, _kind in row] for row in typed]
         dataset = tablib.Dataset()
         if not rows:
             return dataset  # refused by SpreadsheetResource.before_import: no header row
@@ -165,6 +172,10 @@ class SpreadsheetXLSX(base_formats.XLSX):
         for row in rows[1:]:
             dataset.append(row + [None] * (width - len(row)))
         return dataset
+
+
+def _at(values: list, index: int):
+    return values[index] if index < len(values) else None
 
 
 SPREADSHEET_FORMATS = {".csv": SpreadsheetCSV, ".xlsx": SpreadsheetXLSX}
@@ -364,6 +375,10 @@ def _header(value) -> str:
     return re.sub(r"[\s-]+", "_", _cell(value).lower())
 
 
+def _values(instance: models.Model) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
 def _is_blank(values) -> bool:
     return all(value in (None, "") for value in values)
 
@@ -490,7 +505,16 @@ class SpreadsheetResource(resources.ModelResource):
     def get_instance(self, instance_loader, row):
         # A key column that does not clean (unknown shop, bad channel) makes the row new here, so the
         # same error is then reported against its column by import_instance.
-        return self.stored_rows().get(self._key(row))
+        instance = self.stored_rows().get(self._key(row))
+        self._stored_values = None if instance is None else _values(instance)
+        return instance
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        """Unchanged: a stored row whose values the sheet leaves as they were. Compared with the
+        values read before the row was applied (Meta.skip_diff: no copy of every instance)."""
+        if import_validation_errors or instance.pk is None or self._stored_values is None:
+            return False
+        return _values(instance) == self._stored_values
 
     def row_errors(self, instance) -> dict[str, str]:
         """Checks across columns that the model itself does not make; subclasses add theirs."""
@@ -528,8 +552,10 @@ class SpreadsheetResource(resources.ModelResource):
                 attribute = self.fields[name].attribute
                 field = self._meta.model._meta.get_field(attribute)
                 attributes.append(field.attname)
+            related = [f.name for f in self._meta.model._meta.fields if f.is_relation]
             self._stored = {
-                tuple(getattr(obj, a) for a in attributes): obj for obj in self._meta.model.objects.all()
+                tuple(getattr(obj, a) for a in attributes): obj
+                for obj in self._meta.model.objects.select_related(*related)
             }
         return self._stored
 
@@ -604,7 +630,7 @@ class ShopResource(SpreadsheetResource):
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         wanted = getattr(instance, "_tiktok_shop_id", None)
-        if wanted and original.pk is not None and wanted != self.dehydrate_tiktok_shop_id(original):
+        if wanted and instance.pk is not None and wanted != self.dehydrate_tiktok_shop_id(instance):
             return False
         return super().skip_row(instance, original, row, import_validation_errors)
 
@@ -668,7 +694,7 @@ class ShopResource(SpreadsheetResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
-        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
+        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
 
 
@@ -850,7 +876,7 @@ class ComponentMappingResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
-        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
+        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
         use_bulk = True  # no per-row hooks after saving: rows are written in batches
         batch_size = 1000
@@ -900,7 +926,7 @@ class SkuMappingResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
-        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
+        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
         use_bulk = True  # no per-row hooks after saving: rows are written in batches
         batch_size = 1000
@@ -933,7 +959,7 @@ class BundleComponentResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
-        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
+        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
 
     def before_import(self, dataset, **kwargs):
@@ -988,7 +1014,7 @@ class TaxRateMappingResource(OrderMapResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
-        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
+        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
         use_bulk = True  # no per-row hooks after saving: rows are written in batches
         batch_size = 1000
@@ -1060,7 +1086,7 @@ class UnitOfMeasureResource(SpreadsheetResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
-        skip_html_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
+        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
         use_transactions = True
         use_bulk = True
         batch_size = 1000
