@@ -47,7 +47,7 @@ def connect(sandbox: XeroSandbox, tenant: str) -> XeroConnection:
         base_currency=sandbox.org.BaseCurrency,
         accounts=as_json([account.as_xero() for account in state.accounts.values()]),
         tax_rates=as_json([rate.as_xero() for rate in state.tax_rates.values()]),
-        items=[{"Code": code} for code in state.items],
+        items=[{"Code": code, "Name": item.get("Name", "")} for code, item in state.items.items()],
         settings_refreshed_at=timezone.now(),
     )
 
@@ -281,3 +281,25 @@ def test_a_uom_row_with_an_unknown_item_or_a_bad_factor_is_refused(tmp_path, dem
     assert "row 2: item_code: no Xero organisation" in err and "has item NO-SUCH" in err
     assert "row 3: factor: 'zero' is not a number above 0" in err
     assert UnitOfMeasureConversion.objects.count() == 0
+
+
+# --- the admin forms offer the organisation's own codes -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "admin_name,offered",
+    [
+        ("componentmapping", ['<option value="6100">6100 (Marketplace fees)</option>', 'value="TAX001"']),
+        ("skumapping", ['<option value="MUG-CER">MUG-CER (Ceramic mug)</option>']),
+        ("taxratemapping", ['value="INPUT"']),
+        ("unitofmeasureconversion", ['value="COAST-OAK"']),
+    ],
+)
+def test_code_fields_offer_the_organisations_own_values(client, demo, admin_name, offered):
+    operator(client)
+
+    page = client.get(reverse(f"admin:reconciliation_{admin_name}_add")).content.decode()
+
+    assert "<datalist" in page
+    for option in offered:
+        assert option in page
