@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation.demo.orders import ACCOUNTS, ITEMS, order_shop
+from reconciliation.demo.scenario import sandbox_xero_connection
 from reconciliation.imports import mappings_import
 from reconciliation.models import ComponentMapping, Shop, UnitOfMeasureConversion, XeroConnection
 from reconciliation.resources import RESOURCES, SHOP_COLUMNS, UnitOfMeasureResource
@@ -303,3 +304,20 @@ def test_code_fields_offer_the_organisations_own_values(client, demo, admin_name
     assert "<datalist" in page
     for option in offered:
         assert option in page
+
+
+def test_refresh_from_xero_reads_the_organisations_codes_the_sheets_are_checked_against(client):
+    sandbox = XeroSandbox.demo(base_currency="USD")
+    sandbox.add_item("MUG-CER", "Ceramic mug")
+    connection = sandbox_xero_connection(sandbox, name="Demo org")
+    client.force_login(User.objects.create_superuser("admin", password="x"))
+
+    done = client.post(
+        reverse("admin:reconciliation_xeroconnection_changelist"),
+        {"action": "refresh_from_xero", "_selected_action": [connection.pk]},
+        follow=True,
+    )
+
+    connection.refresh_from_db()
+    assert "read 16 accounts, 3 tax rates and 1 items from Xero" in page_text(done)
+    assert [item["Code"] for item in connection.items] == ["MUG-CER"]
