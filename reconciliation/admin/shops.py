@@ -15,6 +15,7 @@ from reconciliation.admin.base import (
     secret_state,
     secrets_form,
 )
+from reconciliation.admin.choices import organisation_widgets
 from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.models import Shop, ShopConnection, XeroConnection
 from reconciliation.resources import (
@@ -107,6 +108,10 @@ class ShopForm(forms.ModelForm):
             "contact_name",
             "sync_from",
         ]
+        # The organisations' own account codes, suggested as the operator types (admin/choices.py).
+        widgets = organisation_widgets(
+            **{name: "accounts" for name in Shop.POSTING_SETTINGS if name.endswith("_account")}
+        )
 
     def clean_currency(self):
         value = self.cleaned_data["currency"].strip().upper()

@@ -321,3 +321,12 @@ def test_refresh_from_xero_reads_the_organisations_codes_the_sheets_are_checked_
     connection.refresh_from_db()
     assert "read 16 accounts, 3 tax rates and 1 items from Xero" in page_text(done)
     assert [item["Code"] for item in connection.items] == ["MUG-CER"]
+
+
+def test_a_shops_account_fields_offer_the_organisations_accounts(client, demo):
+    client.force_login(User.objects.create_superuser("admin", password="x"))
+
+    page = client.get(reverse("admin:reconciliation_shop_add")).content.decode()
+
+    assert 'list="id_clearing_account_choices"' in page and 'list="id_order_sales_account_choices"' in page
+    assert '<option value="090">090 (Checking Account)</option>' in page
