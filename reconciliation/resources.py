@@ -401,6 +401,8 @@ class SpreadsheetResource(resources.ModelResource):
         self.warnings: list[str] = []
         self._first_row_of_key: dict[tuple, int] = {}
         self.sheet_row = 0  # the row being imported, as the spreadsheet numbers it
+        self._stored_values: dict | None = None  # the row's stored values, before the sheet's
+        self._changes: list[str] = []  # what the row changes in them
 
     @classmethod
     def get_result_class(cls):
@@ -463,8 +465,10 @@ class SpreadsheetResource(resources.ModelResource):
             row_result.import_type = RowResult.IMPORT_TYPE_SKIP
             row_result.blank = True
             return row_result
+        self._changes = []
         row_result = super().import_row(row, instance_loader, **kwargs)
         row_result.sheet_row = kwargs["row_number"] + 1  # for the preview's list of rows
+        row_result.changes = "; ".join(self._changes)  # what a changed row changes (skip_row)
         return row_result
 
     def import_data(self, *args, **kwargs):
@@ -512,9 +516,17 @@ class SpreadsheetResource(resources.ModelResource):
     def skip_row(self, instance, original, row, import_validation_errors=None):
         """Unchanged: a stored row whose values the sheet leaves as they were. Compared with the
         values read before the row was applied (Meta.skip_diff: no copy of every instance)."""
+        self._changes = []
         if import_validation_errors or instance.pk is None or self._stored_values is None:
             return False
-        return _values(instance) == self._stored_values
+        now = _values(instance)
+        columns = {f.attribute: f.column_name for f in self.fields.values() if f.attribute}
+        self._changes = [
+            f"{columns.get(name, name)}: '{self._stored_values[name]}' -> '{value}'"
+            for name, value in now.items()
+            if value != self._stored_values[name]
+        ]
+        return not self._changes
 
     def row_errors(self, instance) -> dict[str, str]:
         """Checks across columns that the model itself does not make; subclasses add theirs."""

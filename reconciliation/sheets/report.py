@@ -27,6 +27,7 @@ class SheetRow:
     number: int  # as the spreadsheet shows it: the header is row 1
     status: str  # new / changed / unchanged
     name: str  # the row's map entry, e.g. "tiktok: 1234567890 -> WIDGET-01"
+    changes: str = ""  # for a changed row: "account_code: '4000' -> '4001'"
 
 
 @dataclass
@@ -68,7 +69,7 @@ def report_fill(report: ImportReport, result: Result, warnings: list[str]) -> Im
     report.created = result.totals[RowResult.IMPORT_TYPE_NEW]
     report.updated = result.totals[RowResult.IMPORT_TYPE_UPDATE]
     report.rows = [
-        SheetRow(row.sheet_row, STATUS[row.import_type], row.object_repr or "")
+        SheetRow(row.sheet_row, STATUS[row.import_type], row.object_repr or "", getattr(row, "changes", ""))
         for row in result.rows
         if row.import_type in STATUS and not getattr(row, "blank", False) and hasattr(row, "sheet_row")
     ]

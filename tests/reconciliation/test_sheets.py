@@ -330,3 +330,29 @@ def test_a_shops_account_fields_offer_the_organisations_accounts(client, demo):
 
     assert 'list="id_clearing_account_choices"' in page and 'list="id_order_sales_account_choices"' in page
     assert '<option value="090">090 (Checking Account)</option>' in page
+
+
+def test_dry_run_rows_list_new_changed_and_unchanged_rows_with_what_changes(tmp_path, demo):
+    path = tmp_path / "components.csv"
+    path.write_text(
+        "channel,shop,component,account_code,tax_type,description\n"
+        "tiktok,demo-us,fee.transaction_fee_amount,6100,,Fees\n"
+        "tiktok,demo-us,fee.affiliate_commission_amount,6110,,Commission\n"
+    )
+    run("components", path)
+    path.write_text(
+        "channel,shop,component,account_code,tax_type,description\n"
+        "tiktok,demo-us,fee.transaction_fee_amount,6100,,Fees\n"
+        "tiktok,demo-us,fee.affiliate_commission_amount,8000,,Commission\n"
+        "tiktok,demo-us,fee.shipping_fee_amount,5100,,Shipping\n"
+    )
+
+    out, _ = run("components", path, "--dry-run", "--rows")
+
+    assert out.splitlines() == [
+        "row 2: unchanged: fee.transaction_fee_amount -> 6100",
+        "row 3: changed: fee.affiliate_commission_amount -> 8000 (account_code: '6110' -> '8000')",
+        "row 4: new: fee.shipping_fee_amount -> 5100",
+        "components: 1 created, 1 updated, 1 unchanged (dry run, nothing saved)",
+    ]
+    assert ComponentMapping.objects.get(component="fee.affiliate_commission_amount").account_code == "6110"

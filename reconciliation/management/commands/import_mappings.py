@@ -5,7 +5,7 @@
 - stdout gets one summary line: `shops: 2 created, 0 updated, 1 unchanged`
   (with `--dry-run`: the same counts, followed by `(dry run, nothing saved)`).
 - With `--rows`, stdout first lists every row as the admin's preview does,
-  `row N: new|changed|unchanged: <entry>`, then the summary line (without it, one line only).
+  `row N: new|changed|unchanged: <entry> (<what changes>)`, then the summary line (without it, one line only).
 - Warnings (rows that are valid but can never match anything) go to stderr as `warning: ...` and
   do not change the exit status.
 """
@@ -44,5 +44,6 @@ class Command(BaseCommand):
             )
         if rows:
             for row in report.rows:
-                self.stdout.write(f"row {row.number}: {row.status}: {row.name}")
+                changes = f" ({row.changes})" if row.changes else ""
+                self.stdout.write(f"row {row.number}: {row.status}: {row.name}{changes}")
         self.stdout.write(report.summary())
