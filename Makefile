@@ -52,6 +52,8 @@ format: $(STAMP)
 # The orders benchmark gets a fresh database of its own (its maps would clash with the demo's).
 # BENCH_DATABASE_URL=postgres://... runs both on PostgreSQL (the database is flushed first).
 BENCH_ORDERS ?= 1000
+# The map import benchmark: a generated SKU sheet of this many rows, as CSV and as XLSX.
+BENCH_SHEET_ROWS ?= 50000
 BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
 bench: $(STAMP)
 	mkdir -p var && rm -f var/bench.sqlite3
@@ -60,7 +62,8 @@ bench: $(STAMP)
 	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py flush --no-input && \
 	$(PY) manage.py bench --orders 0 && \
 	rm -f var/bench.sqlite3 && $(PY) manage.py migrate --no-input -v0 && $(PY) manage.py flush --no-input && \
-	$(PY) manage.py bench --only-orders --orders $(BENCH_ORDERS)
+	$(PY) manage.py bench --only-orders --orders $(BENCH_ORDERS) && \
+	$(PY) manage.py bench --only-sheets --sheet-rows $(BENCH_SHEET_ROWS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -4,12 +4,16 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
-from reconciliation.resources import SpreadsheetCSV, SpreadsheetXLSX
+from reconciliation.resources import RESOURCES, SpreadsheetCSV, SpreadsheetXLSX
+from reconciliation.sheets.templates import CONTENT_TYPES, sheet_template
 
 PRE = '<pre style="white-space: pre-wrap">{}</pre>'
 
@@ -59,6 +63,54 @@ class SpreadsheetAdmin(ImportExportModelAdmin):
 
     import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
     export_formats = [base_formats.CSV, base_formats.XLSX]
+    # Errors as text with their row numbers, and new / changed / unchanged rows (sheets/report.py).
+    import_template_name = "admin/reconciliation/sheets/import.html"
+    # The import / export buttons and "Download template".
+    import_export_change_list_template = "admin/reconciliation/sheets/change_list.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(
+                "template.<str:file_format>",
+                self.admin_site.admin_view(self.template_view),
+                name="{}_{}_sheet_template".format(*info),
+            )
+        ]
+        return urls + super().get_urls()
+
+    def sheet_kind(self) -> str:
+        """The map's name on the command line (`import_mappings --kind`), used in file names."""
+        resource = self.resource_classes[0]
+        return next(kind for kind, resource_class in RESOURCES.items() if resource_class is resource)
+
+    def template_view(self, request, file_format: str):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if file_format not in CONTENT_TYPES:
+            raise Http404(f"templates are .csv or .xlsx, not .{file_format}")
+        response = HttpResponse(
+            sheet_template(self.resource_classes[0], file_format), content_type=CONTENT_TYPES[file_format]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{self.sheet_kind()}-template.{file_format}"'
+        return response
+
+    def sheet_templates(self) -> list[tuple[str, str]]:
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_sheet_template"
+        return [
+            (
+                f"template (.{file_format})",
+                reverse(name, args=[file_format], current_app=self.admin_site.name),
+            )
+            for file_format in ("xlsx", "csv")
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "sheet_templates": self.sheet_templates()}
+        return super().changelist_view(request, extra_context)
+
+    def get_import_context_data(self, **kwargs):
+        return {**super().get_import_context_data(**kwargs), "sheet_templates": self.sheet_templates()}
 
     def has_import_permission(self, request):
         # An import creates and updates rows: it needs both permissions (django-import-export

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from reconciliation.admin.base import SpreadsheetAdmin
+from reconciliation.admin.choices import organisation_widgets
 from reconciliation.models import (
     BundleComponent,
     ComponentMapping,
@@ -16,6 +17,7 @@ from reconciliation.resources import (
     ComponentMappingResource,
     SkuMappingResource,
     TaxRateMappingResource,
+    UnitOfMeasureResource,
     component_name,
     shop_channel_error,
 )
@@ -47,6 +49,7 @@ class ComponentMappingForm(ShopOnChannelForm):
             "tracking_option",
             "description",
         ]
+        widgets = organisation_widgets(account_code="accounts", tax_type="tax_rates")
 
     def clean_component(self):
         value = self.cleaned_data["component"].strip()
@@ -101,7 +104,9 @@ class ShopOrAll:
 
 @admin.register(SkuMapping)
 class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
-    form = forms.modelform_factory(SkuMapping, form=ShopOnChannelForm, fields="__all__")
+    form = forms.modelform_factory(
+        SkuMapping, form=ShopOnChannelForm, fields="__all__", widgets=organisation_widgets(item_code="items")
+    )
     resource_classes = [SkuMappingResource]
     list_display = ("channel_sku", "channel", "shop_or_all", "item_code", "description")
     list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
@@ -111,7 +116,12 @@ class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
 
 @admin.register(BundleComponent)
 class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
-    form = forms.modelform_factory(BundleComponent, form=ShopOnChannelForm, fields="__all__")
+    form = forms.modelform_factory(
+        BundleComponent,
+        form=ShopOnChannelForm,
+        fields="__all__",
+        widgets=organisation_widgets(item_code="items"),
+    )
     resource_classes = [BundleComponentResource]
     list_display = ("bundle_sku", "channel", "shop_or_all", "item_code", "quantity", "price_weight")
     list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
@@ -121,7 +131,12 @@ class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
 
 @admin.register(TaxRateMapping)
 class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
-    form = forms.modelform_factory(TaxRateMapping, form=ShopOnChannelForm, fields="__all__")
+    form = forms.modelform_factory(
+        TaxRateMapping,
+        form=ShopOnChannelForm,
+        fields="__all__",
+        widgets=organisation_widgets(tax_type="tax_rates"),
+    )
     resource_classes = [TaxRateMappingResource]
     list_display = ("source_tax", "channel", "shop_or_all", "region", "usage", "tax_type")
     list_filter = ("channel", ScopeFilter, "region", "usage", ("shop", admin.RelatedOnlyFieldListFilter))
@@ -130,6 +145,10 @@ class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
 
 
 @admin.register(UnitOfMeasureConversion)
-class UnitOfMeasureConversionAdmin(admin.ModelAdmin):
+class UnitOfMeasureConversionAdmin(SpreadsheetAdmin):
+    resource_classes = [UnitOfMeasureResource]
+    form = forms.modelform_factory(
+        UnitOfMeasureConversion, fields="__all__", widgets=organisation_widgets(item_code="items")
+    )
     list_display = ("item_code", "from_unit", "factor", "to_unit")
     search_fields = ("item_code", "from_unit", "to_unit")

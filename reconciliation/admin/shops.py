@@ -5,8 +5,9 @@ read-only pages say only whether a value is set.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from connectors.errors import ConnectorError
 from reconciliation.admin.base import (
     SecretsAdminMixin,
     SpreadsheetAdmin,
@@ -14,6 +15,7 @@ from reconciliation.admin.base import (
     secret_state,
     secrets_form,
 )
+from reconciliation.admin.choices import organisation_widgets
 from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.models import Shop, ShopConnection, XeroConnection
 from reconciliation.resources import (
@@ -23,6 +25,7 @@ from reconciliation.resources import (
     validate_currency,
     validate_timezone,
 )
+from reconciliation.services.organisation import organisation_refresh
 
 ShopConnectionForm = secrets_form(ShopConnection, ("app_secret", "access_token", "refresh_token"))
 
@@ -105,6 +108,10 @@ class ShopForm(forms.ModelForm):
             "contact_name",
             "sync_from",
         ]
+        # The organisations' own account codes, suggested as the operator types (admin/choices.py).
+        widgets = organisation_widgets(
+            **{name: "accounts" for name in Shop.POSTING_SETTINGS if name.endswith("_account")}
+        )
 
     def clean_currency(self):
         value = self.cleaned_data["currency"].strip().upper()
@@ -200,6 +207,7 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "base_currency")
     search_fields = ("name", "tenant_id", "organisation_name")
+    actions = ["refresh_from_xero"]
     readonly_fields = (
         "client_secret_state",
         "refresh_token_state",
@@ -272,3 +280,22 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
     tax_rates_pretty = pretty("tax_rates", "tax rates")
 
     items_pretty = pretty("items", "items")
+
+    @admin.action(description="Refresh accounts, tax rates and items from Xero", permissions=["change"])
+    def refresh_from_xero(self, request, queryset):
+        """What the maps' sheets and forms check codes against (resources.py, admin/choices.py);
+        each sync refreshes it too (services/sync.py)."""
+        for connection in queryset:
+            try:
+                organisation_refresh(connection=connection)
+            except ConnectorError as exc:
+                self.message_user(
+                    request, f"{connection}: not refreshed, Xero answered: {exc}", messages.ERROR
+                )
+                continue
+            self.message_user(
+                request,
+                f"{connection.organisation_name or connection}: read {len(connection.accounts)} accounts, "
+                f"{len(connection.tax_rates)} tax rates and {len(connection.items or [])} items from Xero",
+                messages.SUCCESS,
+            )

@@ -312,7 +312,7 @@ def test_service_reports_counts_and_errors_as_data():
 
 def test_service_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="unknown kind"):
-        mappings_import(kind="uoms", path=FIXTURES / "shops.csv", dry_run=True)
+        mappings_import(kind="vendors", path=FIXTURES / "shops.csv", dry_run=True)
 
 
 def test_a_key_repeated_with_other_spelling_of_the_channel_is_refused(tmp_path):

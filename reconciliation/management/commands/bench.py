@@ -17,6 +17,7 @@ from connectors.tiktok.sandbox_data import demo_statements, statement_page_data
 from reconciliation.domain.tiktok_normalise import statement_facts
 from reconciliation.planning.statement_journal import plan_statement_journal
 from reconciliation.planning.types import ComponentRule, ShopSettings
+from reconciliation.sheets.bench import sheets_bench
 
 SHOP = ShopSettings("bench", "Bench", "US", "USD", "NoTax", "1210", "090")
 
@@ -29,8 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--sync-days", type=int, default=20)
         parser.add_argument("--orders", type=int, default=1000, help="orders in the one order-mode statement")
         parser.add_argument("--only-orders", action="store_true", help="run the orders benchmark alone")
+        parser.add_argument("--sheet-rows", type=int, default=50000, help="rows in the SKU sheet imported")
+        parser.add_argument("--only-sheets", action="store_true", help="run the sheet import benchmark alone")
 
     def handle(self, *args, big: int, sync_days: int, orders: int, only_orders: bool, **options):
+        if options["only_sheets"]:
+            sheets_bench(options["sheet_rows"], self.stdout.write)
+            return
         if not only_orders:
             self._planning(days=365)
             self._big_statement(big)
