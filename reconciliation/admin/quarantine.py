@@ -372,6 +372,9 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
 
     def _decision_page(self, request, queryset, decision: Decision, form, *, from_action: bool):
         items = list(queryset.select_related("shop", "posting"))
+        if decision.name == "approve" and not form.is_bound and len(items) == 1:
+            # the date it will post on, shown: the first open day after the lock dates
+            form = decision.form(initial={"document_date": items[0].proposed_date})
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
