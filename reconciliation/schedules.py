@@ -48,7 +48,7 @@ def _digest_ensure() -> None:
         return
     Schedule.objects.update_or_create(
         name=DIGEST,
-        defaults={"func": "reconciliation.tasks.send_quarantine_digest", "schedule_type": Schedule.DAILY},
+        defaults={"func": "reconciliation.tasks.send_quarantine_email", "schedule_type": Schedule.DAILY},
     )
 
 

@@ -7,7 +7,7 @@ from django_q.tasks import async_task
 from reconciliation import selectors
 from reconciliation.models import Shop, XeroPosting
 from reconciliation.services.batch_send import BATCH_KINDS, batch_send, due_batches
-from reconciliation.services.notifications import quarantine_digest_send
+from reconciliation.services.notifications import quarantine_email_send
 from reconciliation.services.order_notifications import notification_process
 from reconciliation.services.orders import orders_pull
 from reconciliation.services.payout_gate import receives_release
@@ -82,6 +82,7 @@ def enqueue_due_postings() -> int:
     return len(due)
 
 
-def send_quarantine_digest() -> int:
-    """The daily email to Finance (QUARANTINE_EMAIL_DIGEST=1): items opened in the last day."""
-    return quarantine_digest_send(hours=24)
+def send_quarantine_email() -> int:
+    """Finance's email of the open items not emailed yet: as items open, or daily
+    (QUARANTINE_EMAIL_DIGEST=1, the schedule in schedules.py)."""
+    return quarantine_email_send()

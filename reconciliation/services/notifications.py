@@ -5,10 +5,13 @@ administrators (superusers) when a Xero connection's authorisation fails and it 
 Django's email framework (EMAIL_BACKEND); members without an email address are skipped. Mail goes
 out once the row that caused it is committed, and a failing mail server is logged, never raised:
 a posting or a sync does not fail because a message could not be sent.
+
+An item is emailed once: `details["emailed_at"]` marks it (kept when the item is found again,
+outbox.quarantine_open). New items go out through a task that takes every item not yet emailed, so
+a sync that holds thirty statements sends one email, not thirty; the digest takes the same set.
 """
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from reconciliation.finance_queue import amount_words, item_amounts
 from reconciliation.models import QuarantineItem
@@ -35,35 +39,32 @@ def admin_addresses() -> list[str]:
 
 
 def quarantine_opened(*, item_ids: list[int]) -> None:
-    """New items were opened: Finance hears at once, unless they read a daily digest."""
+    """New items were opened: Finance hears at once (a task, once committed), unless they read the
+    daily digest (QUARANTINE_EMAIL_DIGEST=1: the schedule in schedules.py sends the same email)."""
     if item_ids and not settings.QUARANTINE_EMAIL_DIGEST:
-        transaction.on_commit(lambda: quarantine_email_send(item_ids=item_ids))
+        transaction.on_commit(lambda: async_task("reconciliation.tasks.send_quarantine_email", group="email"))
 
 
-def quarantine_email_send(*, item_ids: list[int]) -> int:
-    """One email about these items (those still open) to Finance; how many messages were sent."""
+def quarantine_email_send() -> int:
+    """One email to Finance about every open item not emailed yet, then marked; how many messages
+    were sent (0 when nothing is new, nobody has an address, or the mail server failed: then the
+    items stay unmarked and go with the next email)."""
     items = list(
-        QuarantineItem.objects.filter(pk__in=item_ids, status=QuarantineItem.Status.OPEN)
+        QuarantineItem.objects.filter(status=QuarantineItem.Status.OPEN)
+        .exclude(details__has_key="emailed_at")
         .select_related("shop", "posting")
         .order_by("created_at", "pk")
     )
     if not items:
         return 0
     subject = f"LedgerSync: {_count(len(items))} held for finance"
-    return _send(subject, _items_text(items), finance_addresses())
-
-
-def quarantine_digest_send(*, hours: int = 24) -> int:
-    """The daily digest (a django-q2 schedule, schedules.py): items opened in the last `hours` and
-    still open. Runs whatever the setting; it finds nothing to send when the setting is off only if
-    nothing was opened, so the schedule exists only while QUARANTINE_EMAIL_DIGEST=1."""
-    since = timezone.now() - timedelta(hours=hours)
-    ids = list(
-        QuarantineItem.objects.filter(created_at__gte=since, status=QuarantineItem.Status.OPEN).values_list(
-            "pk", flat=True
-        )
-    )
-    return quarantine_email_send(item_ids=ids)
+    sent = _send(subject, _items_text(items), finance_addresses())
+    if sent:
+        now = timezone.now().isoformat()
+        for item in items:  # one row at a time: details is JSON, updated as a whole
+            item.details = {**item.details, "emailed_at": now}
+            item.save(update_fields=["details"])
+    return sent
 
 
 def connection_paused(*, name: str, reason: str) -> None:

@@ -379,8 +379,12 @@ def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None
             opened.append(item.pk)
         else:
             # the same problem found again (after a retry, or a later sync): the same item, open,
-            # with today's message; the notes of earlier retries and decisions stay
-            kept = {key: item.details[key] for key in ("retries", "decisions") if item.details.get(key)}
+            # with today's message; the notes of earlier retries and decisions stay, and it is not emailed again
+            kept = {
+                key: item.details[key]
+                for key in ("retries", "decisions", "emailed_at")
+                if item.details.get(key)
+            }
             for name, value in {**defaults, "source_ref": source_ref}.items():
                 setattr(item, name, value)
             item.details = {**item.details, **kept}

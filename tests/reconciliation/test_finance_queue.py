@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.schedules import DIGEST, schedules_ensure
-from reconciliation.services.notifications import quarantine_digest_send
+from reconciliation.services.notifications import quarantine_email_send
 from reconciliation.services.quarantine import quarantine_approve
 from reconciliation.tasks import send_due_postings
 from tests.reconciliation.small_statement import serve
@@ -54,7 +54,9 @@ def test_the_list_shows_reason_what_is_held_amount_shop_age_and_proposed_date(cl
     link = reverse("admin:reconciliation_statement_change", args=[statement.pk])
     assert f'<a href="{link}">{item.source_ref}</a>' in page
     assert f"{statement.settlement_amount:,.2f} {statement.currency}" in page  # the money it holds
-    assert f'<td class="field-shop_code">{world.shop.code}</td>' in page
+    assert (
+        f'<td class="field-shop_code"><span style="white-space: nowrap">{world.shop.code}</span></td>' in page
+    )
     assert '<td class="field-age">today</td>' in page
     assert "2026-11-23" in page  # the proposed date: the day after the later lock date
 
@@ -188,6 +190,23 @@ def test_finance_is_emailed_about_new_items_with_their_money(monkeypatch):
     assert reverse("admin:reconciliation_quarantineitem_change", args=[item.pk]) in message.body
 
 
+def test_an_item_found_again_by_the_next_sync_is_not_emailed_again(monkeypatch):
+    finance_with_email()
+    world = locked_world(monkeypatch)
+    held = [m for m in mail.outbox if "held for finance" in m.subject]
+    extra = QuarantineItem.objects.create(
+        reason=Reason.UNMAPPED_COMPONENT, shop=world.shop, source_ref="another statement", message="x"
+    )
+
+    resync(world)  # reads the held statement again: the same open item, and no new email...
+    assert [m for m in mail.outbox if "held for finance" in m.subject] == held
+    assert quarantine_email_send() == 1  # ...until the next one, which carries only what is new
+
+    (*_, last) = mail.outbox
+    assert last.subject == "LedgerSync: 1 item held for finance" and extra.source_ref in last.body
+    assert open_lock_item().source_ref not in last.body
+
+
 def test_with_a_digest_finance_gets_one_email_a_day(monkeypatch, settings):
     settings.QUARANTINE_EMAIL_DIGEST = True
     finance_with_email()
@@ -195,9 +214,10 @@ def test_with_a_digest_finance_gets_one_email_a_day(monkeypatch, settings):
     assert [m for m in mail.outbox if "held for finance" in m.subject] == []
 
     schedules_ensure()
-    assert Schedule.objects.get(name=DIGEST).func == "reconciliation.tasks.send_quarantine_digest"
-    assert quarantine_digest_send() == 1
+    assert Schedule.objects.get(name=DIGEST).func == "reconciliation.tasks.send_quarantine_email"
+    assert quarantine_email_send() == 1
     assert mail.outbox[-1].subject == "LedgerSync: 1 item held for finance"
+    assert quarantine_email_send() == 0  # each item once
 
     settings.QUARANTINE_EMAIL_DIGEST = False
     schedules_ensure()
