@@ -172,21 +172,22 @@ class AgeFilter(admin.SimpleListFilter):
     """How long an item has waited, in whole days as the age column counts them."""
 
     title = "age"
-    parameter_name = "age"
+    parameter_name = "older_than"  # "day" and "week" as before: old links still work
+    DAYS = {"day": 1, "week": 7, "month": 30}
 
     def lookups(self, request, model_admin):
         return [
             ("today", "opened today"),
-            ("1", "more than 1 day"),
-            ("7", "more than 7 days"),
-            ("30", "more than 30 days"),
+            ("day", "more than 1 day"),
+            ("week", "more than 7 days"),
+            ("month", "more than 30 days"),
         ]
 
     def queryset(self, request, queryset):
         if self.value() == "today":
             return queryset.filter(created_at__gte=day_start(0))
-        if self.value() in ("1", "7", "30"):
-            return queryset.filter(created_at__lt=day_start(int(self.value())))
+        if self.value() in self.DAYS:
+            return queryset.filter(created_at__lt=day_start(self.DAYS[self.value()]))
         return queryset
 
 

@@ -68,9 +68,9 @@ def test_age_is_counted_in_days_and_filtered_by_bucket(client, monkeypatch):
     QuarantineItem.objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(days=10))
 
     assert '<td class="field-age">10 days</td>' in queue(client)
-    assert item.source_ref in queue(client, age="7")
-    assert item.source_ref not in queue(client, age="30")
-    assert item.source_ref not in queue(client, age="today")
+    assert item.source_ref in queue(client, older_than="week")
+    assert item.source_ref not in queue(client, older_than="month")
+    assert item.source_ref not in queue(client, older_than="today")
 
 
 def test_amount_buckets_filter_by_the_money_held(client, monkeypatch):
