@@ -1,6 +1,7 @@
 """Email to the people who have to act (issue 7, item 5): the Finance group on new quarantined
 items, at once or in one daily digest (QUARANTINE_EMAIL_DIGEST=1, a django-q2 schedule), and the
-administrators (superusers) when a Xero connection's authorisation fails and it is paused.
+administrators (superusers) when a Xero connection's authorisation fails and it is paused, or a
+shop's sync first fails because its channel refused the shop's authorisation.
 
 Django's email framework (EMAIL_BACKEND); members without an email address are skipped. Mail goes
 out once the row that caused it is committed, and a failing mail server is logged, never raised:
@@ -77,6 +78,19 @@ def connection_paused(*, name: str, reason: str) -> None:
         "the 'Xero connection needs attention' item and what waited sends."
     )
     subject = f"LedgerSync: Xero connection {name} needs to be reconnected"
+    transaction.on_commit(lambda: _send(subject, text, admin_addresses()))
+
+
+def shop_authorisation_failed(*, shop: str, channel: str, reason: str) -> None:
+    """A shop's sync failed because its channel refused the shop's authorisation (services/sync.py)."""
+    text = (
+        f"LedgerSync could not sync the shop {shop}: {channel} refused its authorisation.\n\n"
+        f"{reason}\n\n"
+        "Nothing is read from the shop until it is authorised again (admin: Shop connections, "
+        f"{_url(reverse('admin:reconciliation_shopconnection_changelist'))}); the next sync then "
+        "catches up from where the last one stopped."
+    )
+    subject = f"LedgerSync: shop {shop} needs to be authorised again"
     transaction.on_commit(lambda: _send(subject, text, admin_addresses()))
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from reconciliation.models import QuarantineItem, XeroConnection, XeroPosting
+from reconciliation.models import QuarantineItem, SyncRun, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.schedules import DIGEST, schedules_ensure
 from reconciliation.services.notifications import quarantine_email_send
@@ -240,3 +240,17 @@ def test_administrators_are_emailed_once_when_a_connection_is_paused():
     assert len(paused) == 1 and paused[0].to == ["root@example.com"]
     assert XeroConnection.objects.get().name in paused[0].subject
     assert "reconnected" in paused[0].body
+
+
+def test_administrators_are_emailed_once_when_tiktok_refuses_a_shops_authorisation():
+    User.objects.create_superuser("root", email="root@example.com", password="x")
+    world = build_world(days=1)
+    world.tiktok.access_token = "a token the shop does not have"  # the seller revoked the app
+
+    resync(world)
+    resync(world)  # fails the same way: no second email
+
+    runs = list(SyncRun.objects.filter(shop=world.shop).order_by("id").values_list("status", flat=True))
+    assert runs[-2:] == [SyncRun.Status.FAILED, SyncRun.Status.FAILED]
+    (refused,) = [m for m in mail.outbox if "authorised again" in m.subject]
+    assert refused.to == ["root@example.com"] and world.shop.code in refused.subject
