@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
@@ -16,7 +17,9 @@ from django_q.tasks import async_task
 from reconciliation.models import QuarantineItem, SyncRun, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.schedules import DIGEST, schedules_ensure
+from reconciliation.services import quarantine
 from reconciliation.services.notifications import quarantine_email_send
+from reconciliation.services.outbox import idempotency_key
 from reconciliation.services.quarantine import quarantine_approve
 from reconciliation.tasks import send_due_postings
 from tests.reconciliation.small_statement import serve
@@ -254,3 +257,59 @@ def test_administrators_are_emailed_once_when_tiktok_refuses_a_shops_authorisati
     assert runs[-2:] == [SyncRun.Status.FAILED, SyncRun.Status.FAILED]
     (refused,) = [m for m in mail.outbox if "authorised again" in m.subject]
     assert refused.to == ["root@example.com"] and world.shop.code in refused.subject
+
+
+def refused_invoice(shop) -> QuarantineItem:
+    """An invoice Xero refused for validation (made by hand: the outbox's rows, not a plan)."""
+    payload = {"Type": "ACCREC", "InvoiceNumber": "TT-1", "Status": "AUTHORISED", "LineItems": []}
+    invoice = XeroPosting.objects.create(
+        connection=shop.xero_connection,
+        shop=shop,
+        kind=XeroPosting.Kind.INVOICE,
+        source=shop,  # an order in real life; any row will do for this decision
+        source_ref="order 1",
+        purpose="order_invoice",
+        lookup_reference="InvoiceNumber=TT-1",
+        idempotency_key=idempotency_key("order_invoice", payload),
+        payload=payload,
+        document_date=NOV[20],
+        state=XeroPosting.State.HELD,
+        last_error_kind=Reason.XERO_VALIDATION,
+    )
+    return QuarantineItem.objects.create(
+        reason=Reason.XERO_VALIDATION, shop=shop, posting=invoice, source_ref="order 1", message="no lines"
+    )
+
+
+def test_an_invoice_goes_as_a_draft_under_a_new_key_unless_a_payment_waits_for_it(monkeypatch):
+    world = build_world(days=0)
+    sent: list[int] = []
+    monkeypatch.setattr(quarantine, "async_task", lambda name, pk, **kw: sent.append(pk))
+    user = User.objects.create_user("fin", is_staff=True)
+    user.groups.add(Group.objects.get(name="Finance"))
+    item = refused_invoice(world.shop)
+    old_key = item.posting.idempotency_key
+    payment = XeroPosting.objects.create(
+        connection=world.shop.xero_connection,
+        shop=world.shop,
+        kind=XeroPosting.Kind.PAYMENT,
+        source=world.shop,
+        source_ref="order 1 payment",
+        purpose="order_payment",
+        lookup_reference="Reference=order 1",
+        idempotency_key="ls:order_payment:x:0",
+        payload={"Amount": "10.00"},
+        document_date=NOV[20],
+        state=XeroPosting.State.WAITING,
+        depends_on=item.posting,
+    )
+
+    with pytest.raises(ValidationError, match="Xero cannot apply it to a draft"):
+        quarantine.quarantine_post_as_draft(item=item, user=user)
+    XeroPosting.objects.filter(pk=payment.pk).update(state=XeroPosting.State.DISMISSED)
+    quarantine.quarantine_post_as_draft(item=item, user=user)
+
+    invoice = XeroPosting.objects.get(pk=item.posting_id)
+    assert invoice.payload["Status"] == "DRAFT" and invoice.state == XeroPosting.State.READY
+    assert invoice.idempotency_key != old_key and sent == [invoice.pk]
+    assert QuarantineItem.objects.get(pk=item.pk).status == QuarantineItem.Status.APPROVED
