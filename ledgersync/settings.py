@@ -158,6 +158,25 @@ RATE_LIMIT_STORAGE = env_str("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")
 if not RATE_LIMIT_STORAGE.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
     raise ImproperlyConfigured(f"RATE_LIMIT_STORAGE={RATE_LIMIT_STORAGE!r}: use memory:// or a redis:// URL")
 
+# Email (reconciliation/services/notifications.py): Django's own settings. Under DEBUG the console
+# backend prints what would be sent; otherwise SMTP. The demo's users have no addresses: no mail.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LedgerSync <ledgersync@localhost>")
+# Finance hears of new quarantined items at once, or (1) in one email a day (a django-q2 schedule).
+QUARANTINE_EMAIL_DIGEST = env_bool("QUARANTINE_EMAIL_DIGEST", False)
+# Where the admin is reached from outside, for the links in emails.
+SITE_URL = (env_str("SITE_URL", "http://localhost:8000") or "").rstrip("/")
+
 API_TOKEN_RATE = env_str("API_TOKEN_RATE", "10/minute")
 if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", API_TOKEN_RATE or ""):
     raise ImproperlyConfigured(f"API_TOKEN_RATE={API_TOKEN_RATE!r}: use a count per period, e.g. 10/minute")

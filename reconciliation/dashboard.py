@@ -155,7 +155,7 @@ def _exceptions() -> dict[int, list[ExceptionLine]]:
             "shop_id", "reason", "source_type_id", "source_id"
         )
     )
-    amounts = _source_amounts(items)
+    amounts = source_amounts(items)
     grouped: dict[tuple[int, str], list[tuple]] = {}
     for shop_id, reason, source_type_id, source_id in items:
         grouped.setdefault((shop_id, reason), []).append((source_type_id, source_id))
@@ -174,7 +174,7 @@ def _exceptions() -> dict[int, list[ExceptionLine]]:
     return found
 
 
-def _source_amounts(items) -> dict[tuple[int, int], tuple[Decimal, str]]:
+def source_amounts(items) -> dict[tuple[int, int], tuple[Decimal, str]]:
     """(content type id, id) -> (amount, currency) for the statements and payouts items are about."""
     statement_type = ContentType.objects.get_for_model(Statement)
     payout_type = ContentType.objects.get_for_model(Payout)

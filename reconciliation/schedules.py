@@ -1,5 +1,6 @@
 """One django-q2 schedule per active shop, plus the outbox sweep. Kept in step with the Shop rows."""
 
+from django.conf import settings
 from django_q.models import Schedule
 
 from reconciliation.models import Shop
@@ -7,6 +8,7 @@ from reconciliation.models import Shop
 SWEEP = "ledgersync: send due postings"
 # A queued send goes to a worker at once; this sweep picks up anything due at the latest after it.
 SWEEP_MINUTES = 5
+DIGEST = "ledgersync: quarantine digest"
 
 
 def schedules_ensure(*, every_minutes: int = 60) -> int:
@@ -34,7 +36,20 @@ def schedules_ensure(*, every_minutes: int = 60) -> int:
     stale = Schedule.objects.filter(name__startswith="ledgersync: sync ").exclude(name__in=names)
     stale.delete()
     _orders_ensure(every_minutes)
+    _digest_ensure()
     return len(names)
+
+
+def _digest_ensure() -> None:
+    """Finance's daily email of new quarantined items, only while QUARANTINE_EMAIL_DIGEST=1 (else
+    each new item is emailed at once: services/notifications.py)."""
+    if not settings.QUARANTINE_EMAIL_DIGEST:
+        Schedule.objects.filter(name=DIGEST).delete()
+        return
+    Schedule.objects.update_or_create(
+        name=DIGEST,
+        defaults={"func": "reconciliation.tasks.send_quarantine_email", "schedule_type": Schedule.DAILY},
+    )
 
 
 def _orders_ensure(every_minutes: int) -> None:

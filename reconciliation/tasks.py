@@ -7,6 +7,7 @@ from django_q.tasks import async_task
 from reconciliation import selectors
 from reconciliation.models import Shop, XeroPosting
 from reconciliation.services.batch_send import BATCH_KINDS, batch_send, due_batches
+from reconciliation.services.notifications import quarantine_email_send
 from reconciliation.services.order_notifications import notification_process
 from reconciliation.services.orders import orders_pull
 from reconciliation.services.payout_gate import receives_release
@@ -79,3 +80,9 @@ def enqueue_due_postings() -> int:
                 group="xero-send",
             )
     return len(due)
+
+
+def send_quarantine_email() -> int:
+    """Finance's email of the open items not emailed yet: as items open, or daily
+    (QUARANTINE_EMAIL_DIGEST=1, the schedule in schedules.py)."""
+    return quarantine_email_send()

@@ -20,9 +20,10 @@ XERO_REFUSALS = {Reason.XERO_VALIDATION, Reason.LOCK_DATE}
 
 @dataclass(frozen=True)
 class Outcome:
-    """`kind` names what happened (queued, posted, waiting, failing, refused, held, inconsistent,
-    resolved, dismissed, nothing); `text` says it in words; `done` is True when what finance asked
-    for is under way or done (False: nothing will be sent, or the problem is still there)."""
+    """`kind` names what happened (queued, posted, draft, waiting, failing, refused, held,
+    inconsistent, resolved, dismissed, nothing); `text` says it in words; `done` is True when what
+    finance asked for is under way or done (False: nothing will be sent, or the problem is still
+    there)."""
 
     kind: str
     text: str
@@ -30,7 +31,7 @@ class Outcome:
 
 
 def decision_outcome(*, item: QuarantineItem, decision: str) -> Outcome:
-    """The outcome of `decision` ("approve", "retry", "dismiss") on `item`, as the rows say now."""
+    """The outcome of `decision` ("approve", "retry", "draft", "dismiss") on `item`, as the rows say now."""
     item = QuarantineItem.objects.select_related("posting", "posting__depends_on").get(pk=item.pk)
     if item.status == QuarantineItem.Status.DISMISSED:
         return Outcome("dismissed", "dismissed: it will not be posted", True)
@@ -40,6 +41,9 @@ def decision_outcome(*, item: QuarantineItem, decision: str) -> Outcome:
     others = list(still_open(item).order_by("id"))
     if posting is not None and posting.state not in (State.SUPERSEDED, State.DISMISSED):
         outcome = posting_outcome(posting, others)
+        if decision == "draft" and outcome.kind == "posted":
+            number = posting.xero_number or f"id {posting.xero_id}"
+            return Outcome("draft", f"in Xero as a draft ({number}): review and approve it there", True)
         if decision == "approve" and not outcome.done:
             return Outcome(outcome.kind, f"nothing to send: {outcome.text}", False)
         return outcome

@@ -13,6 +13,7 @@ from reconciliation.models import QuarantineItem, Shop, XeroPosting
 from reconciliation.models.postings import link_to
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.types import Plan, PlannedDocument, Problem
+from reconciliation.services import notifications
 from reconciliation.services.dependencies import as_planned, filled, initial_state, with_placeholder
 
 # Keys whose values Xero reads as numbers; stored payloads keep them as exact text.
@@ -351,7 +352,7 @@ def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None
     grouped: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for problem in problems:
         grouped[(problem.source_ref, problem.code)].append(problem)
-    items = []
+    items, opened = [], []
     for (source_ref, code), same in grouped.items():
         message = "\n".join(dict.fromkeys(p.message for p in same))
         if QuarantineItem.objects.filter(
@@ -375,17 +376,22 @@ def quarantine_open(*, shop: Shop, problems, source, posting: XeroPosting | None
             item = QuarantineItem.objects.create(
                 **{**defaults, **which, "reason": code, "source_ref": source_ref}
             )
+            opened.append(item.pk)
         else:
             # the same problem found again (after a retry, or a later sync): the same item, open,
-            # with today's message; the notes of earlier retries stay
-            retries = item.details.get("retries")
+            # with today's message; the notes of earlier retries and decisions stay, and it is not emailed again
+            kept = {
+                key: item.details[key]
+                for key in ("retries", "decisions", "emailed_at")
+                if item.details.get(key)
+            }
             for name, value in {**defaults, "source_ref": source_ref}.items():
                 setattr(item, name, value)
-            if retries:
-                item.details = {**item.details, "retries": retries}
+            item.details = {**item.details, **kept}
             item.status = QuarantineItem.Status.OPEN
             item.save()
         items.append(item)
+    notifications.quarantine_opened(item_ids=opened)  # Finance hears of new items (or a digest)
     return items
 
 

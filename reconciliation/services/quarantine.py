@@ -58,7 +58,7 @@ def quarantine_approve(*, item: QuarantineItem, user, document_date: date | None
         for dependent in dependents:
             _redate(dependent, new_date, XeroPosting.State.WAITING)
         postings = [item.posting]
-        _decide(item, user, QuarantineItem.Status.APPROVED, f"re-dated to {new_date.isoformat()}")
+        _decide(item, user, QuarantineItem.Status.APPROVED, f"re-dated to {new_date.isoformat()}", "approve")
         _send_after_commit(postings)
     return item
 
@@ -133,6 +133,51 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
     return item
 
 
+# Xero creates these as DRAFT (Status on the element); payments, allocations and bank transactions
+# have no draft status in Xero's API: they exist or they do not.
+DRAFTABLE = {XeroPosting.Kind.MANUAL_JOURNAL, XeroPosting.Kind.INVOICE, XeroPosting.Kind.CREDIT_NOTE}
+
+
+def draft_refusal(item: QuarantineItem) -> str:
+    """Why `item`'s document cannot be sent as a draft ("" when it can)."""
+    posting = item.posting
+    if posting is None:
+        return "nothing is planned for this item yet: fix its cause and retry"
+    if posting.kind not in DRAFTABLE:
+        return f"Xero has no draft {posting.get_kind_display().lower()}: only journals, invoices and credit notes"
+    if posting.state == XeroPosting.State.POSTED or not replaceable(posting):
+        return "this document may already be in Xero: correct it there"
+    if posting.dependents.exclude(
+        state__in=[XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED]
+    ).exists():
+        return "a payment or allocation waits for this document, and Xero cannot apply it to a draft"
+    return ""
+
+
+def quarantine_post_as_draft(*, item: QuarantineItem, user) -> QuarantineItem:
+    """Send the item's document to Xero as a DRAFT for finance to review and approve there (a
+    document Xero refused for validation, a lock-date item finance wants to see first). Xero keeps a
+    draft out of the ledger and its lock dates, so what it refused as posted it may take as a draft.
+
+    Like approve, the new content gets a new idempotency key and is queued once committed; the item
+    waits (approved) for Xero's answer: accepted resolves it, refused reopens it (a retry note)."""
+    _require_finance(user)
+    with transaction.atomic():
+        item = _open(item)
+        refusal = draft_refusal(item)
+        if refusal:
+            raise ValidationError(refusal)
+        posting = item.posting
+        assert posting is not None  # draft_refusal
+        posting.payload = {**posting.payload, "Status": "DRAFT"}
+        posting.idempotency_key = idempotency_key(posting.purpose, posting.payload)
+        posting.state, posting.next_attempt_at = XeroPosting.State.READY, None
+        posting.save(update_fields=["payload", "idempotency_key", "state", "next_attempt_at"])
+        _retried(item, user, QuarantineItem.Status.APPROVED, "sent as a draft for review in Xero", "draft")
+        _send_after_commit([posting])
+    return item
+
+
 def _refused(posting: XeroPosting) -> bool:
     return posting.last_error_kind in REFUSED and posting.last_error_kind != Reason.LOCK_DATE
 
@@ -164,18 +209,19 @@ def _replan_refused(item: QuarantineItem, posting: XeroPosting, user) -> None:
         _send_after_commit([again])
 
 
-def _retried(item: QuarantineItem, user, status: str, what: str) -> None:
-    """Record a retry on the item: who, when, what it did; the status it ends in."""
+def _retried(item: QuarantineItem, user, status: str, what: str, decision: str = "retry") -> None:
+    """Record a retry (or a send as draft) on the item: who, when, what it did; the status it ends
+    in. `details["retries"]` is what lets Xero's refusal reopen this item (outbox._same_problem)."""
     now = timezone.now()
     item.details = {
-        **item.details,
+        **_noted(item, user, decision, what, now),
         "retries": [
             *item.details.get("retries", []),
             {"by": user.get_username(), "at": now.isoformat(), "did": what, "posting": item.posting_id},
         ],
     }
     item.status, item.decided_by, item.decided_at = status, user, now
-    item.decision_note = f"retry by {user.get_username()} at {now:%Y-%m-%d %H:%M:%S} UTC: {what}"
+    item.decision_note = f"{decision} by {user.get_username()} at {now:%Y-%m-%d %H:%M:%S} UTC: {what}"
     if status == QuarantineItem.Status.RESOLVED and item.resolved_at is None:
         item.resolved_at = now
     item.save(update_fields=["details", "status", "decided_by", "decided_at", "decision_note", "resolved_at"])
@@ -209,7 +255,7 @@ def quarantine_dismiss(*, item: QuarantineItem, user, reason: str) -> Quarantine
                 state=XeroPosting.State.DISMISSED,
                 last_error=f"dismissed with {item.posting.lookup_reference}: {reason.strip()}",
             )
-        _decide(item, user, QuarantineItem.Status.DISMISSED, reason.strip())
+        _decide(item, user, QuarantineItem.Status.DISMISSED, reason.strip(), "dismiss")
         statement = item.source or (item.posting.source if item.posting else None)
         if isinstance(statement, Statement):
             # its payout's RECEIVE no longer waits for it: queued at once, not at the next sweep
@@ -218,6 +264,16 @@ def quarantine_dismiss(*, item: QuarantineItem, user, reason: str) -> Quarantine
     return item
 
 
-def _decide(item: QuarantineItem, user, status: str, note: str) -> None:
-    item.status, item.decided_by, item.decided_at, item.decision_note = status, user, timezone.now(), note
-    item.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+def _decide(item: QuarantineItem, user, status: str, note: str, decision: str) -> None:
+    now = timezone.now()
+    item.details = _noted(item, user, decision, note, now)
+    item.status, item.decided_by, item.decided_at, item.decision_note = status, user, now, note
+    item.save(update_fields=["details", "status", "decided_by", "decided_at", "decision_note"])
+
+
+def _noted(item: QuarantineItem, user, decision: str, what: str, now) -> dict:
+    """The item's details with this decision added to its history (`details["decisions"]`: who,
+    when, which decision, what it did or why), which the item's page lists; decided_by / decided_at
+    / decision_note hold the latest."""
+    entry = {"decision": decision, "by": user.get_username(), "at": now.isoformat(), "note": what}
+    return {**item.details, "decisions": [*item.details.get("decisions", []), entry]}

@@ -16,6 +16,7 @@ from reconciliation.models import Payout, Shop, Statement, SyncRun
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Problem
+from reconciliation.services import notifications
 from reconciliation.services.order_plan import credit_notes_plan, orders_plan, statements_index
 from reconciliation.services.orders import orders_pull
 from reconciliation.services.organisation import organisation_refresh
@@ -51,11 +52,25 @@ def shop_sync(
     except Exception as exc:
         run.status, run.error = SyncRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
         log.exception("sync of %s failed", shop.code)
+        if isinstance(exc, ConnectorError) and exc.kind == ErrorKind.AUTH:
+            _authorisation_failed(shop, run, exc)
     else:
         run.status = SyncRun.Status.DONE
     run.finished_at, run.counts = timezone.now(), dict(counts)
     run.save(update_fields=["status", "error", "finished_at", "counts"])
     return run
+
+
+def _authorisation_failed(shop: Shop, run: SyncRun, exc: ConnectorError) -> None:
+    """The administrators hear when a shop's sync first fails for authorisation (TikTok refused its
+    token and could not refresh it; Xero's refusals pause the connection: xero_access), not again on
+    every hourly run until a sync succeeds."""
+    previous = SyncRun.objects.filter(shop=shop).exclude(pk=run.pk).order_by("-started_at", "-id").first()
+    if previous is not None and previous.status == SyncRun.Status.FAILED and previous.error == run.error:
+        return
+    notifications.shop_authorisation_failed(
+        shop=shop.code, channel=shop.get_channel_display(), reason=str(exc)
+    )
 
 
 def _organisation(shop: Shop, counts: Counter, report) -> None:

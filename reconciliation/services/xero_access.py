@@ -14,6 +14,7 @@ from connectors.xero.client import API_PATH, XeroClient
 from connectors.xero.ratelimit import TenantRateLimiter
 from reconciliation import transports
 from reconciliation.models import XeroAttempt, XeroConnection, XeroPosting
+from reconciliation.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,10 @@ def _fresh(connection: XeroConnection) -> bool:
 
 def connection_pause(connection_id: int, *, reason: str) -> None:
     """Auth failures pause the connection: no retries until someone reconnects it (DESIGN.md 6)."""
+    was = XeroConnection.objects.filter(pk=connection_id).values_list("name", "status").first()
     XeroConnection.objects.filter(pk=connection_id).update(
         status=XeroConnection.Status.PAUSED, status_reason=f"{datetime.now(UTC):%Y-%m-%d %H:%M} {reason}"
     )
     log.warning("Xero connection %s paused: %s", connection_id, reason)
+    if was is not None and was[1] != XeroConnection.Status.PAUSED:  # once, not per refused call
+        notifications.connection_paused(name=was[0], reason=reason)

@@ -144,6 +144,9 @@ def test_every_reason_reads_as_words_not_a_code():
 
 def test_the_finance_queue_filters_and_titles_by_reason_in_words(client, shop):
     item = locked_item(shop)
+    type(item).objects.create(  # the reason filter offers the reasons items have, by their labels
+        reason="UNMAPPED_COMPONENT", shop=shop, source_ref="TikTok tt-uk statement S2", message="fee.x"
+    )
     staff(client, "fiona", "Finance")
     listing = client.get(reverse("admin:reconciliation_quarantineitem_changelist")).content.decode()
     assert "Dated in a locked period" in listing
