@@ -38,7 +38,11 @@ def currency_problems(currency: str, org: OrgSettings | None, ref: str) -> list[
     ]
 
 
-def lock_date_problems(document_date: date, org: OrgSettings | None, ref: str) -> list[Problem]:
+def lock_date_problems(
+    document_date: date, org: OrgSettings | None, ref: str, *, taxed: bool = True
+) -> list[Problem]:
+    """LOCK_DATE when the document falls on or before Xero's lock date, proposing the day after.
+    `taxed`: the shop's lines carry tax (not NoTax), so approving moves the VAT period too."""
     lock = org.lock_date if org else None
     if lock is None or document_date > lock:
         return []
@@ -47,7 +51,8 @@ def lock_date_problems(document_date: date, org: OrgSettings | None, ref: str) -
         Problem(
             "LOCK_DATE",
             f"{ref} is dated {document_date.isoformat()}, on or before Xero's lock date {lock.isoformat()}; "
-            f"proposed date {proposed.isoformat()} (the VAT period changes if approved)",
+            f"proposed date {proposed.isoformat()}"
+            + (" (the VAT period changes if approved)" if taxed else ""),
             ref,
             proposed_date=proposed,
         )

@@ -92,7 +92,9 @@ def plan_order_credit(
                 "SOURCE_INCONSISTENT", f"{ref}: credit note lines come to {total}, expected {expected}", ref
             )
         )
-    problems += checks.lock_date_problems(refund.refund_date, org, ref)
+    problems += checks.lock_date_problems(
+        refund.refund_date, org, ref, taxed=shop.line_amount_types != "NoTax"
+    )
     key = credit_note_key(facts.order_id, refund.refund_id)
     documents = [
         PlannedDocument(

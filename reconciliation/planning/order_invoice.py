@@ -121,7 +121,9 @@ def plan_order_invoice(
     payload = invoice_payload(facts, shop, settings, lines)
     if not problems:
         problems += _total_problems(payload, expected, org, ref)
-    problems += _account_problems(lines, org, ref) + checks.lock_date_problems(facts.order_date, org, ref)
+    problems += _account_problems(lines, org, ref) + checks.lock_date_problems(
+        facts.order_date, org, ref, taxed=shop.line_amount_types != "NoTax"
+    )
     document = PlannedDocument(
         kind="Invoices",
         purpose="order_invoice",

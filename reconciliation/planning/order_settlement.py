@@ -119,7 +119,11 @@ def plan_order_settlement(
     payments = [_payment(doc, statement, shop) for doc in settled if doc.amount > ZERO and not doc.by_hand]
     journal_plan = _journal(statement, settled, shop, rules, sales_tax_account, org, excluded_orders)
     problems = list(journal_plan.problems) + checks.currency_problems(shop.currency, org, ref)
-    problems += checks.lock_date_problems(statement.statement_date, org, ref) if payments else []
+    problems += (
+        checks.lock_date_problems(statement.statement_date, org, ref, taxed=shop.line_amount_types != "NoTax")
+        if payments
+        else []
+    )
     problems += _clearing_problems(shop, org, ref) if payments else []
     return Plan(
         (*payments, *journal_plan.documents),

@@ -56,7 +56,7 @@ def plan_payout_receive(payout: PayoutFacts, *, shop: ShopSettings, org: OrgSett
         "LineAmountTypes": "NoTax",
         "LineItems": lines,
     }
-    problems += checks.lock_date_problems(payout.paid_date, org, ref)
+    problems += checks.lock_date_problems(payout.paid_date, org, ref, taxed=shop.line_amount_types != "NoTax")
     document = PlannedDocument(
         kind="BankTransactions",
         purpose="payout_receive",

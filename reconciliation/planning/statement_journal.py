@@ -72,7 +72,7 @@ def plan_statement_journal(
     }
     assert_balanced(payload)
     problems = checks.journal_account_problems(lines, org, ref) + checks.lock_date_problems(
-        facts.statement_date, org, ref
+        facts.statement_date, org, ref, taxed=shop.line_amount_types != "NoTax"
     )
     document = PlannedDocument(
         kind="ManualJournals",

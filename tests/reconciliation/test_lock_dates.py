@@ -132,3 +132,17 @@ def test_an_approved_date_is_not_sent_while_xeros_lock_dates_cannot_be_read(monk
     send_due_postings()
     assert len(world.xero.manual_journals) == 1
     assert "original date 2026-11-20" in world.xero.manual_journals[0]["Narration"]
+
+
+def test_the_lock_date_message_names_the_vat_period_only_for_a_taxed_shop():
+    from dataclasses import replace
+    from datetime import date
+
+    from reconciliation.planning.checks import lock_date_problems
+    from tests.reconciliation.order_fixtures import order_org
+
+    org = replace(order_org(), period_lock_date=date(2025, 11, 30))
+    (us,) = lock_date_problems(date(2025, 11, 15), org, "ref", taxed=False)
+    (gb,) = lock_date_problems(date(2025, 11, 15), org, "ref", taxed=True)
+    assert "VAT" not in us.message and "proposed date 2025-12-01" in us.message
+    assert "the VAT period changes if approved" in gb.message
