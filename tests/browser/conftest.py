@@ -30,10 +30,13 @@ def chromium() -> Iterator[object]:
     # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls
     # are still synchronous, so Django's async-safety check must not refuse them.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the rest of the suite keeps the check
 
 
 @pytest.fixture
