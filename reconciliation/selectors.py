@@ -236,7 +236,7 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
 def payouts_reconciled(payouts) -> dict[int, dict]:
     """Per payout (by id, in the order given): the deposit (in `currency`), what its statements say,
     what we posted through clearing (journals; in posting mode "order invoices" also the payments),
-    what is left. Four queries however many payouts, so the dashboard and the payout list can use it.
+    what is left. Five queries however many payouts, so the dashboard and the payout list can use it.
 
     A residue other than 0.00 means a statement of that payout is held, not yet sent, not fetched,
     or TikTok's statements and deposit disagree. The deposit is compared with what the statements put
@@ -253,6 +253,15 @@ def payouts_reconciled(payouts) -> dict[int, dict]:
     through_clearing: dict[int, list[XeroPosting]] = {}
     for posting in _clearing_postings([s.pk for group in statements.values() for s in group]):
         through_clearing.setdefault(posting.source_id, []).append(posting)
+    # a statement whose document Xero refused (held after sending) waits for finance like one held
+    # when planned
+    refused = set(
+        XeroPosting.objects.filter(
+            source_type=ContentType.objects.get_for_model(Statement),
+            source_id__in=[s.pk for group in statements.values() for s in group],
+            state=XeroPosting.State.HELD,
+        ).values_list("source_id", flat=True)
+    )
     receives = {}
     for posting in XeroPosting.objects.filter(
         source_type=ContentType.objects.get_for_model(Payout),
@@ -262,13 +271,23 @@ def payouts_reconciled(payouts) -> dict[int, dict]:
         receives.setdefault(posting.source_id, posting)  # newest first (XeroPosting.Meta.ordering)
     return {
         payout.pk: _reconciled(
-            payout, statements.get((payout.shop_id, payout.payment_id), []), through_clearing, receives
+            payout,
+            statements.get((payout.shop_id, payout.payment_id), []),
+            through_clearing,
+            receives,
+            refused,
         )
         for payout in payouts
     }
 
 
-def _reconciled(payout: Payout, statements: list[Statement], through_clearing: dict, receives: dict) -> dict:
+def _reconciled(
+    payout: Payout,
+    statements: list[Statement],
+    through_clearing: dict,
+    receives: dict,
+    refused: set = frozenset(),
+) -> dict:
     clearing = payout.shop.clearing_account
     posted = sum(
         (_clearing_amount(p, clearing) for s in statements for p in through_clearing.get(s.pk, [])),
@@ -289,7 +308,7 @@ def _reconciled(payout: Payout, statements: list[Statement], through_clearing: d
         "reserve_on_receive": payment_only_reserve,
         "residue": payout.amount - payment_only_reserve - posted,
         # for the words finance reads (reconciliation/dashboard.py)
-        "held_statements": sum(1 for s in statements if s.state == Statement.State.HELD),
+        "held_statements": sum(1 for s in statements if s.state == Statement.State.HELD or s.pk in refused),
         "receive_posting": receive,
     }
 

@@ -146,3 +146,17 @@ def test_the_lock_date_message_names_the_vat_period_only_for_a_taxed_shop():
     (gb,) = lock_date_problems(date(2025, 11, 15), org, "ref", taxed=True)
     assert "VAT" not in us.message and "proposed date 2025-12-01" in us.message
     assert "the VAT period changes if approved" in gb.message
+
+
+def test_a_payout_whose_journal_xero_refused_reads_as_waiting_for_a_held_statement(monkeypatch):
+    from reconciliation.dashboard import dashboard
+
+    world = build_world(days=0, start=NOV[20])
+    serve(world)
+    locked_after_reading(world, monkeypatch, period=NOV[22], end_of_year=NOV[20])
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+    assert open_lock_item().posting.state == "held"
+
+    (panel,) = dashboard(today=NOV[26])
+    (line,) = panel.payouts
+    assert line.words == "waiting for 1 held statement"
