@@ -54,6 +54,8 @@ format: $(STAMP)
 BENCH_ORDERS ?= 1000
 # The map import benchmark: a generated SKU sheet of this many rows, as CSV and as XLSX.
 BENCH_SHEET_ROWS ?= 50000
+# The dashboard benchmark: the demo, then its postings copied up to this many.
+BENCH_POSTINGS ?= 100000
 BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
 bench: $(STAMP)
 	mkdir -p var && rm -f var/bench.sqlite3
@@ -63,7 +65,9 @@ bench: $(STAMP)
 	$(PY) manage.py bench --orders 0 && \
 	rm -f var/bench.sqlite3 && $(PY) manage.py migrate --no-input -v0 && $(PY) manage.py flush --no-input && \
 	$(PY) manage.py bench --only-orders --orders $(BENCH_ORDERS) && \
-	$(PY) manage.py bench --only-sheets --sheet-rows $(BENCH_SHEET_ROWS)
+	$(PY) manage.py bench --only-sheets --sheet-rows $(BENCH_SHEET_ROWS) && \
+	rm -f var/bench.sqlite3 && $(PY) manage.py migrate --no-input -v0 && $(PY) manage.py flush --no-input && \
+	$(PY) manage.py bench --only-dashboard --postings $(BENCH_POSTINGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

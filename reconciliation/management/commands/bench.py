@@ -32,10 +32,21 @@ class Command(BaseCommand):
         parser.add_argument("--only-orders", action="store_true", help="run the orders benchmark alone")
         parser.add_argument("--sheet-rows", type=int, default=50000, help="rows in the SKU sheet imported")
         parser.add_argument("--only-sheets", action="store_true", help="run the sheet import benchmark alone")
+        parser.add_argument(
+            "--postings", type=int, default=100000, help="postings in the outbox for the dashboard"
+        )
+        parser.add_argument(
+            "--only-dashboard", action="store_true", help="run the dashboard benchmark alone (empty database)"
+        )
 
     def handle(self, *args, big: int, sync_days: int, orders: int, only_orders: bool, **options):
         if options["only_sheets"]:
             sheets_bench(options["sheet_rows"], self.stdout.write)
+            return
+        if options["only_dashboard"]:
+            from reconciliation.demo.dashboard_bench import dashboard_bench
+
+            dashboard_bench(options["postings"], self.stdout.write)
             return
         if not only_orders:
             self._planning(days=365)
