@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
-from reconciliation.api.money import document_amount
+from reconciliation.api.money import line_amount
 from reconciliation.dashboard import payout_words
 from reconciliation.domain.tiktok_time import shop_timezone
+from reconciliation.finance_queue import item_amounts
 from reconciliation.models import Payout, QuarantineItem, Shop, Statement, XeroPosting
 from reconciliation.selectors import payouts_reconciled
 
@@ -274,10 +275,11 @@ def _exception_rows(
     items = (
         QuarantineItem.objects.filter(shop=shop, status=QuarantineItem.Status.OPEN)
         .filter(about)
-        .select_related("posting")
+        .select_related("posting", "shop")
         .order_by("created_at", "id")
     )
-    amounts = _source_amounts(list(items), statement_type.pk, payout_type.pk)
+    # the finance queue's figure: the statement's settlement, the payout's deposit, else the document's
+    amounts = {pk: amount for pk, (amount, _) in item_amounts(list(items)).items()}
     return [
         ExceptionRow(
             item_id=i.pk,
@@ -291,30 +293,6 @@ def _exception_rows(
         )
         for i in items
     ]
-
-
-def _source_amounts(items: list[QuarantineItem], statement_type: int, payout_type: int) -> dict[int, Decimal]:
-    """Per item: its statement's settlement or its payout's deposit (the dashboard's figure), else
-    what its document moves (api/money.document_amount)."""
-    statements = dict(
-        Statement.objects.filter(pk__in=[i.source_id for i in items if i.source_type_id == statement_type])
-        .exclude(settlement_amount=None)
-        .values_list("pk", "settlement_amount")
-    )
-    payouts = dict(
-        Payout.objects.filter(
-            pk__in=[i.source_id for i in items if i.source_type_id == payout_type]
-        ).values_list("pk", "amount")
-    )
-    found: dict[int, Decimal] = {}
-    for item in items:
-        by_source = {statement_type: statements, payout_type: payouts}.get(item.source_type_id or 0, {})
-        amount = by_source.get(item.source_id or 0)
-        if amount is None and item.posting is not None:
-            amount = document_amount(item.posting)
-        if amount is not None:
-            found[item.pk] = amount
-    return found
 
 
 def account_totals(shop: Shop, documents: list[XeroPosting]) -> list[AccountTotal]:
@@ -364,15 +342,7 @@ def _lines_against(payload: dict, sign: Decimal, counter: str) -> Iterator[tuple
     """Each line at `sign` (credit -1, debit +1), and their total the other way on `counter`."""
     total = ZERO
     for line in payload.get("LineItems", []):
-        amount = _line_amount(line)
+        amount = line_amount(line)
         total += amount
         yield line["AccountCode"], sign * amount
     yield counter, -sign * total
-
-
-def _line_amount(line: dict) -> Decimal:
-    if "LineAmount" in line:
-        return Decimal(str(line["LineAmount"]))
-    return (Decimal(str(line.get("Quantity", 1))) * Decimal(str(line["UnitAmount"]))).quantize(
-        Decimal("0.01")
-    )

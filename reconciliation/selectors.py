@@ -46,9 +46,8 @@ def shop_settings(shop: Shop) -> ShopSettings:
 
 def component_rules(shop: Shop) -> dict[str, ComponentRule]:
     """The effective fee-to-account map of a shop: channel-wide rows, overridden by the shop's own."""
-    rows = ComponentMapping.objects.filter(Q(shop__isnull=True) | Q(shop=shop), channel=shop.channel)
     rules: dict[str, ComponentRule] = {}
-    for row in sorted(rows, key=lambda r: r.shop_id is not None):  # shop rows last, so they win
+    for row in _shop_rows_last(ComponentMapping, shop):  # shop rows last, so they win
         rules[row.component] = ComponentRule(
             account_code=row.account_code,
             tax_type=row.tax_type,

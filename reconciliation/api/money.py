@@ -24,12 +24,13 @@ def document_amount(posting: XeroPosting) -> Decimal | None:
             return sum((a for a in amounts if a > 0), Decimal(0))
         if "Amount" in payload:
             return Decimal(str(payload["Amount"]))
-        return sum((_line_amount(line) for line in payload.get("LineItems", [])), Decimal(0))
+        return sum((line_amount(line) for line in payload.get("LineItems", [])), Decimal(0))
     except (InvalidOperation, KeyError, TypeError, ValueError):
         return None
 
 
-def _line_amount(line: dict) -> Decimal:
+def line_amount(line: dict) -> Decimal:
+    """A line's amount as sent: LineAmount, else Quantity x UnitAmount to the cent."""
     if "LineAmount" in line:
         return Decimal(str(line["LineAmount"]))
     return (Decimal(str(line.get("Quantity", 1))) * Decimal(str(line["UnitAmount"]))).quantize(CENT)

@@ -208,8 +208,9 @@ def credits_plan(*, shop: Shop, context, order_ids: list[str] | None = None) -> 
             continue  # the order is not pulled (or unreadable, and its own plan holds it)
         credits = order_credits(facts, rows, context.zone)
         ledger = OrderLedger(shop, ledger_keys(order_id, credits), [order_id])
+        places = credit_places(facts, credits, ledger, context)  # once per order: the ledger is as read
         for credit in credits:
-            outcome = _credit_plan(credit, facts, ledger, context, credits)
+            outcome = _credit_plan(credit, facts, ledger, context, places)
             counts[f"credit_notes_{outcome}"] += 1
     return counts
 
@@ -222,17 +223,17 @@ def credit_plan_one(row, *, context) -> Plan:
     if facts is None:
         return Plan((), ())
     rows = credited_rows(row.shop, [row.order_id]).get(row.order_id, [])
-    credits = [c for c in order_credits(facts, rows, context.zone) if c.row.pk == row.pk and c.kind == kind]
-    if not credits:
-        return Plan((), ())
     everyone = order_credits(facts, rows, context.zone)
+    mine = [c for c in everyone if c.row.pk == row.pk and c.kind == kind]
+    if not mine:
+        return Plan((), ())
     ledger = OrderLedger(row.shop, ledger_keys(row.order_id, everyone), [row.order_id])
-    _credit_plan(credits[0], facts, ledger, context, everyone)
+    _credit_plan(mine[0], facts, ledger, context, credit_places(facts, everyone, ledger, context))
     return Plan((), ())
 
 
 def _credit_plan(
-    credit: Credit, facts: OrderFacts, ledger: OrderLedger, context, credits: list[Credit]
+    credit: Credit, facts: OrderFacts, ledger: OrderLedger, context, places: dict[str, str]
 ) -> str:
     row, shop = credit.row, context.shop
     live = XeroPosting.objects.filter(**link_to(row)).exclude(state__in=GONE)
@@ -254,7 +255,7 @@ def _credit_plan(
         plan, _ = plan_order_credit(
             facts,
             credit.refund,
-            invoice=_invoice_state(facts, credit, ledger, context, credits),
+            invoice=_invoice_state(facts, credit, ledger, context, places),
             shop=context.shop_settings,
             settings=context.settings,
             maps=context.maps,
@@ -265,7 +266,7 @@ def _credit_plan(
 
 
 def _invoice_state(
-    facts: OrderFacts, credit: Credit, ledger: OrderLedger, context, credits: list[Credit]
+    facts: OrderFacts, credit: Credit, ledger: OrderLedger, context, places: dict[str, str]
 ) -> InvoiceState:
     """What the invoice still has open for this credit: nothing unless credit_places puts the
     credit on the invoice and no statement's payment of the invoice is planned yet."""
@@ -274,10 +275,7 @@ def _invoice_state(
     number = invoice_number(context.settings, facts.order_id)
     if own is not None:
         return InvoiceState(key, number, own)
-    if (
-        ledger.payments.get(key)
-        or credit_places(facts, credits, ledger, context).get(credit.key) != "invoice"
-    ):
+    if ledger.payments.get(key) or places.get(credit.key) != "invoice":
         return InvoiceState(key, number, ZERO)
     total = expected_invoice_total(facts, context.shop_settings, context.settings)
     others = [
