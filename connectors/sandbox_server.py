@@ -54,14 +54,19 @@ class Kind:
 
 
 def _xero_host(path: str) -> str:
-    from connectors.xero.sandbox import API_HOST, IDENTITY_HOST
+    from connectors.xero.sandbox import API_HOST, IDENTITY_HOST, LOGIN_HOST
 
+    if path.lower().startswith("/identity/"):
+        return LOGIN_HOST  # the consent screen a browser is sent to
     return IDENTITY_HOST if path.lower().startswith("/connect/") else API_HOST
 
 
 def _tiktok_host(path: str) -> str:
     # The auth host serves /api/v2/token/*; the Partner API never uses /api/v2/ (it is versioned
-    # per resource: /finance/202309/..., /authorization/202309/...).
+    # per resource: /finance/202309/..., /authorization/202309/...); the services site serves the
+    # seller's consent screen at /open/authorize.
+    if path.startswith("/open/"):
+        return "services.tiktokshop.com"
     return "auth.tiktok-shops.com" if path.startswith("/api/v2/token/") else "open-api.tiktokglobalshop.com"
 
 

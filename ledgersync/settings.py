@@ -146,6 +146,22 @@ XERO_API_URL = _service_url("XERO_API_URL", "https://api.xero.com")
 XERO_IDENTITY_URL = _service_url("XERO_IDENTITY_URL", "https://identity.xero.com")
 TIKTOK_API_URL = _service_url("TIKTOK_API_URL", "https://open-api.tiktokglobalshop.com")
 TIKTOK_AUTH_URL = _service_url("TIKTOK_AUTH_URL", "https://auth.tiktok-shops.com")
+# Where a browser is sent to approve a connection (Connections page): Xero's login/consent host and
+# TikTok Shop's services site (US sellers: https://services.us.tiktokshop.com).
+XERO_LOGIN_URL = _service_url("XERO_LOGIN_URL", "https://login.xero.com")
+TIKTOK_SERVICES_URL = _service_url("TIKTOK_SERVICES_URL", "https://services.tiktokshop.com")
+# The apps LedgerSync connects as, offered on the Connections page (each can also be typed there;
+# what is typed is stored, encrypted, on the connection). Secrets come only from the environment.
+XERO_CLIENT_ID = env_str("XERO_CLIENT_ID", "") or ""
+XERO_CLIENT_SECRET = env_str("XERO_CLIENT_SECRET", "") or ""
+# offline_access for a refresh token; the accounting scopes posting and the settings refresh need.
+XERO_SCOPES = (
+    env_str("XERO_SCOPES", "offline_access accounting.transactions accounting.settings accounting.contacts")
+    or ""
+)
+TIKTOK_APP_KEY = env_str("TIKTOK_APP_KEY", "") or ""
+TIKTOK_APP_SECRET = env_str("TIKTOK_APP_SECRET", "") or ""
+TIKTOK_SERVICE_ID = env_str("TIKTOK_SERVICE_ID", "") or ""
 # How old (or how far ahead of our clock) a TikTok notification's signed `timestamp` may be
 # (reconciliation/webhooks.py). The age must cover TikTok's retries of a delivery, which resend the
 # same signed body and so the same timestamp: 72 hours is the retry period TikTok documents for

@@ -6,6 +6,7 @@ parameter) and answer with the usual `{code, message, data}` envelope.
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import httpx
 
@@ -88,3 +89,16 @@ def _token_call(path: str, params: dict, transport, base_url: str) -> TokenSet:
 
 def _utc(unix_seconds) -> datetime:
     return datetime.fromtimestamp(int(unix_seconds), tz=UTC)
+
+
+# The seller's consent screen (Partner Center's "authorization link" of a service). Sellers of the
+# US market use https://services.us.tiktokshop.com; the root is the TIKTOK_SERVICES_URL setting.
+SERVICES_URL = "https://services.tiktokshop.com"
+AUTHORIZE_PATH = "/open/authorize"
+
+
+def authorize_url(*, service_id: str, state: str, services_url: str = SERVICES_URL) -> str:
+    """Where to send a seller to authorise the app for their shops. TikTok sends them back to the
+    redirect URL registered for the app in Partner Center with `code` (the auth code for
+    `exchange_code`) and `state` (this `state`, to be checked)."""
+    return f"{services_url}{AUTHORIZE_PATH}?{urlencode({'service_id': service_id, 'state': state})}"

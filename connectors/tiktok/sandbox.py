@@ -10,8 +10,11 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import httpx
+
+from connectors.sandbox_consent import consent_page, error_page, redirect, with_query
 
 from . import errors
 from .openapi import TikTokSpec
@@ -87,6 +90,10 @@ class TikTokSandbox:
         self.transport = httpx.MockTransport(self._handle)
         self._expired_tokens: set[str] = set()
         self._auth_codes: set[str] = set()
+        # The app's service id and the redirect URL registered for it in Partner Center: TikTok
+        # sends the seller back there, never to a URL the authorisation link names.
+        self.service_id = "sandbox-service"
+        self.registered_redirect = ""
         self._shops: dict[str, dict] = {}
         self._statements: dict[str, dict[str, tuple[dict, list[dict]]]] = {}
         self._payments: dict[str, dict[str, dict]] = {}
@@ -131,6 +138,8 @@ class TikTokSandbox:
         request.read()
         params = dict(request.url.params)
         self.requests.append((request.method, request.url.path, params))
+        if request.url.host.startswith("services") and request.url.path == "/open/authorize":
+            return self._consent(request.url.path, params)
         try:
             if request.url.host.startswith("auth"):
                 data = self._auth(request.url.path, params)
@@ -221,6 +230,31 @@ class TikTokSandbox:
             "next_page_token": token,
             "transactions": items,
         }
+
+    # --- the seller's consent screen --------------------------------------------------------------
+
+    def _consent(self, path: str, params: dict[str, str]) -> httpx.Response:
+        """GET services.tiktokshop.com/open/authorize?service_id=&state=: the seller approves, and
+        TikTok redirects to the app's registered URL with `code` and `state`."""
+        if params.get("service_id") != self.service_id:
+            return error_page(400, f"unknown service_id {params.get('service_id', '')!r}")
+        if not self.registered_redirect:
+            return error_page(400, "the app has no redirect URL registered (Partner Center)")
+        decision, state = params.pop("decision", ""), params.get("state", "")
+        if decision == "allow":
+            return redirect(self.registered_redirect, {"code": self.issue_auth_code(), "state": state})
+        if decision == "deny":
+            return redirect(self.registered_redirect, {"error": "access_denied", "state": state})
+        here = f"{path}?{urlencode(params)}"
+        return consent_page(
+            title="TikTok Shop (sandbox): authorise an app",
+            question=f"Allow app {self.app_key} to read the finance, orders and returns of these shops?",
+            items=[
+                f"{shop['name']} ({shop['region']}, shop id {shop['id']})" for shop in self._shops.values()
+            ],
+            allow=with_query(here, {"decision": "allow"}),
+            deny=with_query(here, {"decision": "deny"}),
+        )
 
     # --- auth host -------------------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ from connectors.xero.errors import (
     classify_token_response,
 )
 
-AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
+LOGIN_URL, AUTHORIZE_PATH = "https://login.xero.com", "/identity/connect/authorize"
+AUTHORIZE_URL = LOGIN_URL + AUTHORIZE_PATH
 # Roots are parameters (settings XERO_IDENTITY_URL / XERO_API_URL) so the sandbox servers can stand in.
 IDENTITY_URL = "https://identity.xero.com"
 API_URL = "https://api.xero.com"
@@ -64,8 +65,12 @@ class XeroTokens:
         return self.expires_at - (now or utcnow()) <= dt.timedelta(seconds=seconds)
 
 
-def authorize_url(*, client_id: str, redirect_uri: str, scope: str, state: str) -> str:
-    """Where to send the user to connect Xero; `scope` needs `offline_access` to get a refresh token."""
+def authorize_url(
+    *, client_id: str, redirect_uri: str, scope: str, state: str, login_url: str = LOGIN_URL
+) -> str:
+    """Where to send the user to connect Xero; `scope` needs `offline_access` to get a refresh token.
+    Xero sends the browser back to `redirect_uri` (registered for the app, exactly) with `code` and
+    `state`, or with `error` (e.g. access_denied) when the user cancels."""
     query = {
         "response_type": "code",
         "client_id": client_id,
@@ -73,7 +78,7 @@ def authorize_url(*, client_id: str, redirect_uri: str, scope: str, state: str) 
         "scope": scope,
         "state": state,
     }
-    return f"{AUTHORIZE_URL}?{urlencode(query, quote_via=quote)}"
+    return f"{login_url}{AUTHORIZE_PATH}?{urlencode(query, quote_via=quote)}"
 
 
 def exchange_code(
@@ -165,6 +170,28 @@ def connections(
     if error := classify_response(response):
         raise error
     return response.json()
+
+
+def disconnect(
+    *,
+    access_token: str,
+    connection_id: str,
+    transport: httpx.BaseTransport | None = None,
+    api_url: str = API_URL,
+) -> None:
+    """DELETE /connections/{id}: the app gives up one organisation (`id` is the connection's id
+    from `connections()`, not the tenant id). Xero answers 204. Raises XeroError (AUTH when the
+    token is no longer accepted)."""
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
+        try:
+            response = http.delete(
+                f"{api_url}{CONNECTIONS_PATH}/{quote(connection_id, safe='')}", headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise classify_exception(exc, method="DELETE") from exc
+    if error := classify_response(response):
+        raise error
 
 
 def _token_request(

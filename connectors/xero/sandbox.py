@@ -28,7 +28,9 @@ from connectors.xero.sandbox_faults import Faults
 from connectors.xero.sandbox_http import (
     JSON_TYPE,
     RecordedRequest,
+    authorise,
     connections,
+    disconnect,
     json_body,
     load_spec,
     respond,
@@ -40,7 +42,7 @@ from connectors.xero.sandbox_routes import canonical_path, serve
 from connectors.xero.sandbox_state import ALL_CLASSES, Account, Ctx, Organisation, OrgState, TaxRate
 from connectors.xero.sandbox_wire import BadRequest, problem, wire
 
-API_HOST, IDENTITY_HOST = "api.xero.com", "identity.xero.com"
+API_HOST, IDENTITY_HOST, LOGIN_HOST = "api.xero.com", "identity.xero.com", "login.xero.com"
 API_PREFIX = "/api.xro/2.0"
 MAX_BODY_BYTES = 3_500_000  # Xero: "The maximum size for a single POST is 3.5MB"; decimal MB to be safe
 
@@ -69,6 +71,8 @@ class XeroSandbox:
         self.transport = httpx.MockTransport(self._handle)
         # Other organisations the same user connected, by tenant id (add_organisation).
         self.organisations: dict[str, XeroSandbox] = {}
+        # Tenants the app was disconnected from (DELETE /connections/{id}) until connected again.
+        self.disconnected: set[str] = set()
 
     def __getstate__(self) -> dict:
         # Pickled only as another sandbox's organisation (sandbox_server.state_save writes the
@@ -173,7 +177,10 @@ class XeroSandbox:
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _handle(self, request: httpx.Request) -> httpx.Response:
-        other = self.organisations.get(request.headers.get("xero-tenant-id", ""))
+        tenant = request.headers.get("xero-tenant-id", "")
+        if tenant and tenant in self.disconnected:
+            return respond(403, problem(403, "Forbidden", "AuthorizationUnsuccessful"))
+        other = self.organisations.get(tenant)
         if other is not None:
             other.spec, other.clock = self.spec, self.clock  # see __getstate__
             return other._handle(request)
@@ -212,6 +219,10 @@ class XeroSandbox:
             return token_endpoint(self.tokens, request)
         if host == API_HOST and path == "/connections" and method == "GET":
             return unauthorised(self.tokens, request) or respond(200, connections(self))
+        if host == API_HOST and path.startswith("/connections/") and method == "DELETE":
+            return disconnect(self, request, request.url.path)
+        if host == LOGIN_HOST and path == "/identity/connect/authorize" and method == "GET":
+            return authorise(self, request)
         if host == API_HOST and is_api:
             return self._api(request)
         return respond(404, problem(404, "Not Found", f"The sandbox does not serve {method} {request.url}"))

@@ -18,6 +18,7 @@ MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 
 
 REFRESH_GRACE = timedelta(minutes=30)
+DEFAULT_SCOPE = "offline_access accounting.transactions accounting.settings accounting.contacts"
 
 
 class TokenStore:
@@ -33,16 +34,17 @@ class TokenStore:
         self._clock = clock
         self._access: dict[str, datetime] = {}
         self._refresh: dict[str, datetime | None] = {}  # token -> end of its grace period, once used
-        self._codes_used: set[str] = set()
+        # Codes the consent page issued: code -> (redirect_uri, scope) it was issued for.
+        self._codes: dict[str, tuple[str, str]] = {}
 
-    def issue(self, *, with_refresh: bool = True) -> dict:
+    def issue(self, *, with_refresh: bool = True, scope: str = DEFAULT_SCOPE) -> dict:
         access = "sbx-at-" + secrets.token_urlsafe(24)
         self._access[access] = self._clock() + timedelta(seconds=ACCESS_TOKEN_SECONDS)
         grant = {
             "access_token": access,
             "expires_in": ACCESS_TOKEN_SECONDS,
             "token_type": "Bearer",
-            "scope": "offline_access accounting.transactions accounting.settings accounting.contacts",
+            "scope": scope,
         }
         if with_refresh:
             grant["refresh_token"] = "sbx-rt-" + secrets.token_urlsafe(24)
@@ -61,12 +63,20 @@ class TokenStore:
             self._refresh[refresh_token] = now + REFRESH_GRACE
         return self.issue()
 
-    def exchange_code(self, code: str) -> dict | None:
-        """An authorisation code works once (RFC 6749 4.1.2)."""
-        if not code or code in self._codes_used:
+    def issue_code(self, *, redirect_uri: str, scope: str) -> str:
+        """What the consent page hands the callback when the user allows access."""
+        code = "sbx-code-" + secrets.token_urlsafe(16)
+        self._codes[code] = (redirect_uri, scope)
+        return code
+
+    def exchange_code(self, code: str, redirect_uri: str) -> dict | None:
+        """A code works once, and only with the redirect_uri it was issued for (RFC 6749 4.1.3);
+        a refresh token comes only with the `offline_access` scope (Xero's scopes page)."""
+        issued = self._codes.pop(code, None)
+        if issued is None or issued[0] != redirect_uri:
             return None
-        self._codes_used.add(code)
-        return self.issue()
+        scope = issued[1]
+        return self.issue(with_refresh="offline_access" in scope.split(), scope=scope)
 
     def valid(self, access_token: str) -> bool:
         expires = self._access.get(access_token)

@@ -7,10 +7,11 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 
+from connectors.sandbox_consent import consent_page, error_page, redirect, with_query
 from connectors.xero.openapi import XeroSpec
 from connectors.xero.sandbox_access import TokenStore
 from connectors.xero.sandbox_wire import BadRequest, problem, to_bytes
@@ -60,7 +61,7 @@ def token_endpoint(tokens: TokenStore, request: httpx.Request) -> httpx.Response
     if grant_type == "refresh_token":
         grant = tokens.refresh(form.get("refresh_token", ""))
     elif grant_type == "authorization_code":
-        grant = tokens.exchange_code(form.get("code", ""))
+        grant = tokens.exchange_code(form.get("code", ""), form.get("redirect_uri", ""))
     elif grant_type == "client_credentials":
         grant = tokens.issue(with_refresh=False)
     else:
@@ -77,12 +78,18 @@ def unauthorised(tokens: TokenStore, request: httpx.Request) -> httpx.Response |
     return respond(401, body, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+def connection_id(tenant_id: str) -> str:
+    """The id of the user's connection to a tenant (what DELETE /connections/{id} takes)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, tenant_id))
+
+
 def connections(sandbox: XeroSandbox) -> list[dict]:
-    """GET api.xero.com/connections: the tenant this sandbox is, then the organisations it serves too."""
+    """GET api.xero.com/connections: the tenant this sandbox is, then the organisations it serves
+    too, less those the app was disconnected from."""
     stamp = sandbox.clock().strftime("%Y-%m-%dT%H:%M:%S.%f")
     return [
         {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, org.tenant_id)),
+            "id": connection_id(org.tenant_id),
             "authEventId": str(uuid.uuid4()),
             "tenantId": org.tenant_id,
             "tenantType": "ORGANISATION",
@@ -91,7 +98,48 @@ def connections(sandbox: XeroSandbox) -> list[dict]:
             "updatedDateUtc": stamp,
         }
         for org in (sandbox, *sandbox.organisations.values())
+        if org.tenant_id not in sandbox.disconnected
     ]
+
+
+def disconnect(sandbox: XeroSandbox, request: httpx.Request, path: str) -> httpx.Response:
+    """DELETE api.xero.com/connections/{id}: the app loses that tenant until the user connects again
+    (Xero: "Removing connections"; answered 204 No Content)."""
+    if denied := unauthorised(sandbox.tokens, request):
+        return denied
+    wanted = path.rsplit("/", 1)[-1]
+    for org in (sandbox, *sandbox.organisations.values()):
+        if connection_id(org.tenant_id) == wanted and org.tenant_id not in sandbox.disconnected:
+            sandbox.disconnected.add(org.tenant_id)
+            return httpx.Response(204)
+    return respond(404, problem(404, "Not Found", f"no connection {wanted}"))
+
+
+def authorise(sandbox: XeroSandbox, request: httpx.Request) -> httpx.Response:
+    """GET login.xero.com/identity/connect/authorize: the consent screen, then the redirect to the
+    app's callback with `code`, `scope` and `state` (or `error=access_denied`)."""
+    params = dict(request.url.params)
+    redirect_uri, state = params.get("redirect_uri", ""), params.get("state", "")
+    if params.get("response_type") != "code" or not params.get("client_id") or not redirect_uri:
+        return error_page(
+            400, "unauthorized_client: response_type=code, client_id and redirect_uri are required"
+        )
+    decision = params.pop("decision", "")
+    if decision == "deny":
+        return redirect(redirect_uri, {"error": "access_denied", "state": state})
+    if decision == "allow":
+        sandbox.disconnected.clear()  # connecting again grants every organisation again
+        code = sandbox.tokens.issue_code(redirect_uri=redirect_uri, scope=params.get("scope", ""))
+        return redirect(redirect_uri, {"code": code, "scope": params.get("scope", ""), "state": state})
+    # Relative links: over HTTP the browser stays on the sandbox server, not the real login host.
+    here = f"{request.url.path}?{urlencode(params)}"
+    return consent_page(
+        title="Xero (sandbox): connect an app",
+        question=f"Allow app {params['client_id']} to use these organisations ({params.get('scope', '')})?",
+        items=[org.org.Name for org in (sandbox, *sandbox.organisations.values())],
+        allow=with_query(here, {"decision": "allow"}),
+        deny=with_query(here, {"decision": "deny"}),
+    )
 
 
 def load_spec(spec_path: Path | None) -> XeroSpec | None:

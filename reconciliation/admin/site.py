@@ -10,13 +10,19 @@ admin.site.site_url = "/"
 
 
 def _get_urls(default=admin.site.get_urls):
-    """The admin's own URLs, and the month-end close pack at admin/close-pack/
-    (reconciliation/admin/close.py), behind the admin's login like every admin page."""
+    """The admin's own URLs, the month-end close pack at admin/close-pack/
+    (reconciliation/admin/close.py) and the Connections pages at admin/connections/
+    (reconciliation/admin/connections.py), behind the admin's login like every admin page."""
     from django.urls import path
 
     from reconciliation.admin.close import close_pack_view
+    from reconciliation.admin.connections import urls as connection_urls
 
-    return [path("close-pack/", admin.site.admin_view(close_pack_view), name="close_pack"), *default()]
+    return [
+        path("close-pack/", admin.site.admin_view(close_pack_view), name="close_pack"),
+        *connection_urls(),
+        *default(),
+    ]
 
 
 admin.site.get_urls = _get_urls  # type: ignore[method-assign]

@@ -44,10 +44,16 @@ class Ports:
         return {
             "XERO_API_URL": xero,
             "XERO_IDENTITY_URL": xero,
+            "XERO_LOGIN_URL": xero,  # the consent page a browser is sent to (Connections)
             "TIKTOK_API_URL": tiktok,
             "TIKTOK_AUTH_URL": tiktok,
+            "TIKTOK_SERVICES_URL": tiktok,
             "Q_SYNC": "0",
         }
+
+    def tiktok_callback(self) -> str:
+        """The redirect URL the demo's TikTok app has "registered" (the sandbox sends sellers there)."""
+        return f"http://127.0.0.1:{self.web}/admin/connections/tiktok/callback/"
 
 
 def state_dir() -> Path:

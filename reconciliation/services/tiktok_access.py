@@ -3,15 +3,24 @@
 from django.conf import settings
 from django.db import transaction
 
+from connectors.errors import ErrorKind
 from connectors.tiktok import auth
 from connectors.tiktok.client import TikTokClient
+from connectors.tiktok.errors import TikTokError
 from reconciliation import transports
 from reconciliation.models import Shop, ShopConnection
 from reconciliation.models.shops import shop_id_conflict
 
 
 def tiktok_client(shop: Shop) -> TikTokClient:
+    """Raises TikTokError (AUTH) without a call when the shop holds no tokens (never authorised,
+    or disconnected on the Connections page)."""
     connection = shop.connection
+    if not (connection.access_token or connection.refresh_token):
+        raise TikTokError(
+            f"shop {shop.code} is not authorised at TikTok: authorise it on the Connections page",
+            kind=ErrorKind.AUTH,
+        )
     client = TikTokClient(
         app_key=connection.app_key,
         app_secret=connection.app_secret,

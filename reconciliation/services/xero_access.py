@@ -11,6 +11,7 @@ from django.utils import timezone
 from connectors.errors import Attempt, ConnectorError, ErrorKind
 from connectors.xero import auth
 from connectors.xero.client import API_PATH, XeroClient
+from connectors.xero.errors import XeroError
 from connectors.xero.ratelimit import TenantRateLimiter
 from reconciliation import transports
 from reconciliation.models import XeroAttempt, XeroConnection, XeroPosting
@@ -129,6 +130,12 @@ def access_token(connection_id: int) -> str:
     refreshing at once would lose the connection: the row lock makes the second one wait and then
     use the token the first one stored."""
     connection = XeroConnection.objects.get(pk=connection_id)
+    if connection.status == XeroConnection.Status.DISCONNECTED:
+        # Its tokens were given up on purpose: no call, and no pause (that would hide the choice).
+        raise XeroError(
+            f"Xero connection {connection.name} is disconnected: reconnect it on the Connections page",
+            kind=ErrorKind.AUTH,
+        )
     if _fresh(connection):
         return connection.access_token
     audit = TokenAudit(connection)
@@ -215,9 +222,10 @@ def _fresh(connection: XeroConnection) -> bool:
 def connection_pause(connection_id: int, *, reason: str) -> None:
     """Auth failures pause the connection: no retries until someone reconnects it (DESIGN.md 6)."""
     was = XeroConnection.objects.filter(pk=connection_id).values_list("name", "status").first()
-    XeroConnection.objects.filter(pk=connection_id).update(
+    # A disconnected connection stays disconnected: someone chose it, and only a reconnect undoes it.
+    XeroConnection.objects.filter(pk=connection_id).exclude(status=XeroConnection.Status.DISCONNECTED).update(
         status=XeroConnection.Status.PAUSED, status_reason=f"{datetime.now(UTC):%Y-%m-%d %H:%M} {reason}"
     )
     log.warning("Xero connection %s paused: %s", connection_id, reason)
-    if was is not None and was[1] != XeroConnection.Status.PAUSED:  # once, not per refused call
+    if was is not None and was[1] == XeroConnection.Status.ACTIVE:  # once, not per refused call
         notifications.connection_paused(name=was[0], reason=reason)

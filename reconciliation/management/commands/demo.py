@@ -117,9 +117,18 @@ class Command(BaseCommand):
         environment = ports.environment()
         os.environ.update(environment)
         Conf.SYNC = False  # the cluster runs the tasks, whatever Q_SYNC says
-        for name in ("XERO_API_URL", "XERO_IDENTITY_URL", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"):
+        for name in environment:
             setattr(settings, name, environment[name])
         demo = demo_build(days=days)
+        # The apps the Connections page offers: the sandboxes' own (their values are no secret).
+        demo.tiktok.registered_redirect = ports.tiktok_callback()
+        os.environ.update(
+            XERO_CLIENT_ID="demo-client",
+            XERO_CLIENT_SECRET="demo-secret",
+            TIKTOK_APP_KEY=demo.tiktok.app_key,
+            TIKTOK_APP_SECRET=demo.tiktok.app_secret,
+            TIKTOK_SERVICE_ID=demo.tiktok.service_id,
+        )
         transports.uninstall_all()  # every process, this one included, goes through the servers
         users = demo_users()
         demo_faults(demo)
@@ -207,6 +216,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "As finance, open Quarantine items, approve the LOCK_DATE item: the cluster posts it to the "
             "Xero sandbox within seconds (Xero postings, state 'posted')."
+        )
+        self.stdout.write(
+            f"As operations, open Connections (http://127.0.0.1:{ports.web}/admin/connections/) to "
+            "reconnect a Xero organisation or re-authorise a TikTok shop through the sandboxes' consent pages."
         )
         self.stdout.flush()
 

@@ -70,13 +70,31 @@ def test_a_refresh_rotates_the_refresh_token_and_the_old_one_dies_after_xeros_gr
 def test_client_credentials_and_a_single_use_authorisation_code_also_issue_tokens():
     sandbox = XeroSandbox.demo(clock=Clock())
     custom = token_request(sandbox, grant_type="client_credentials").json()
-    code = token_request(sandbox, grant_type="authorization_code", code="abc", redirect_uri="https://x/cb")
-    reused = token_request(sandbox, grant_type="authorization_code", code="abc", redirect_uri="https://x/cb")
+    issued = sandbox.tokens.issue_code(
+        redirect_uri="https://x/cb", scope="offline_access accounting.settings"
+    )
+    never_issued = token_request(
+        sandbox, grant_type="authorization_code", code="abc", redirect_uri="https://x/cb"
+    )
+    elsewhere = token_request(
+        sandbox, grant_type="authorization_code", code=issued, redirect_uri="https://y/cb"
+    )
+    issued = sandbox.tokens.issue_code(
+        redirect_uri="https://x/cb", scope="offline_access accounting.settings"
+    )
+    code = token_request(sandbox, grant_type="authorization_code", code=issued, redirect_uri="https://x/cb")
+    reused = token_request(sandbox, grant_type="authorization_code", code=issued, redirect_uri="https://x/cb")
+    online = sandbox.tokens.issue_code(redirect_uri="https://x/cb", scope="accounting.settings")
+    without_offline = token_request(
+        sandbox, grant_type="authorization_code", code=online, redirect_uri="https://x/cb"
+    )
 
     assert "refresh_token" not in custom  # custom connections re-authenticate instead of refreshing
     assert client_for(sandbox, custom).get("/Organisation").status_code == 200
     assert code.status_code == 200 and "refresh_token" in code.json()
-    assert reused.status_code == 400
+    assert code.json()["scope"] == "offline_access accounting.settings"
+    assert (never_issued.status_code, elsewhere.status_code, reused.status_code) == (400, 400, 400)
+    assert without_offline.status_code == 200 and "refresh_token" not in without_offline.json()
 
 
 def test_a_replayed_idempotency_key_returns_the_first_response_and_applies_nothing_again():
