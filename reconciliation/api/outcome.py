@@ -1,15 +1,13 @@
 """What a decision actually did, read back from the rows after the service returned (issue 7 item 4:
 "answers say what will actually happen"), not what was asked for."""
 
-from django.db.models import Q
-
 from reconciliation.models import QuarantineItem, XeroPosting
-from reconciliation.services.decision_outcomes import still_there
+from reconciliation.services.decision_outcomes import QUEUED, still_open, still_there
 
 State = XeroPosting.State
 
 NEXT = {
-    State.READY: "queued: a worker sends it to Xero within seconds",
+    State.READY: QUEUED,  # the admin's words (services/decision_outcomes.py): one promise, one place
     State.SENDING: "being sent to Xero now",
     State.UNKNOWN: "Xero's answer was lost: it is looked up in Xero before it is ever sent again",
     State.WAITING: "waits until the document it depends on is in Xero",
@@ -30,14 +28,6 @@ def posting_next(posting: XeroPosting) -> str:
     if posting.state == State.HELD:
         return f"held again: {posting.last_error or 'see the open exceptions'}"
     return NEXT.get(posting.state, posting.get_state_display())
-
-
-def still_open(item: QuarantineItem):
-    """Open items about the same document or source: what is still in the way after the decision."""
-    about = Q(posting_id=item.posting_id) if item.posting_id else Q(pk__in=[])
-    if item.source_id is not None:
-        about |= Q(source_type_id=item.source_type_id, source_id=item.source_id)
-    return QuarantineItem.objects.filter(about, status=QuarantineItem.Status.OPEN).exclude(pk=item.pk)
 
 
 def decision_outcome(item: QuarantineItem) -> dict:

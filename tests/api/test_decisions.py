@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services import quarantine
+from reconciliation.services.decision_outcomes import QUEUED, posting_outcome
 from tests.api.conftest import ORIGINAL_DATE, journal_of, lock_date_item_of, statement_of
 
 pytestmark = pytest.mark.django_db
@@ -56,9 +57,7 @@ def test_finance_approves_and_the_answer_says_it_is_queued(
     body = response.json()
     assert body["item"]["status"] == "approved" and body["item"]["decided_by"] == "finance"
     assert body["posting_state"] == "ready"
-    assert body["message"] == (
-        "item approved; manual journal queued: a worker sends it to Xero within seconds"
-    )
+    assert body["message"] == f"item approved; manual journal {QUEUED}"
     posting = XeroPosting.objects.get(pk=world["journal"].pk)
     assert posting.payload["Date"] == "2025-11-01" and posting.original_date == ORIGINAL_DATE
     assert queued == [("reconciliation.tasks.send_posting", posting.pk)]
@@ -192,3 +191,16 @@ def test_an_administrator_decides_like_finance(world, queued):
 
     assert response.status_code == 200
     assert response.json()["item"]["decided_by"] == "root"
+
+
+def test_the_api_promises_what_the_admin_promises_for_a_queued_document(
+    as_role, world, queued, django_capture_on_commit_callbacks
+):
+    """One promise for a queued send: the API's answer is the admin's (services/decision_outcomes.py)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        body = as_role("Finance").post(url(world["item"], "approve"), {}, format="json").json()
+
+    admin_says = posting_outcome(XeroPosting.objects.get(pk=world["journal"].pk), [])
+    assert admin_says.kind == "queued" and admin_says.text == QUEUED
+    assert body["message"].endswith(f"manual journal {admin_says.text}")
+    assert "seconds" in QUEUED and str(5 * 60) in QUEUED  # the sweep runs every 5 minutes
