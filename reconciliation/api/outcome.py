@@ -2,6 +2,7 @@
 "answers say what will actually happen"), not what was asked for."""
 
 from reconciliation.models import QuarantineItem, XeroPosting
+from reconciliation.services import decision_outcomes
 from reconciliation.services.decision_outcomes import QUEUED, still_open, still_there
 
 State = XeroPosting.State
@@ -30,7 +31,9 @@ def posting_next(posting: XeroPosting) -> str:
     return NEXT.get(posting.state, posting.get_state_display())
 
 
-def decision_outcome(item: QuarantineItem) -> dict:
+def decision_outcome(item: QuarantineItem, decision: str = "") -> dict:
+    """`decision` ("approve", "retry", "draft", "dismiss"): what was asked, so that a document Xero
+    took as a draft reads as the admin says it ("in Xero as a draft ..."), not as posted."""
     item = QuarantineItem.objects.select_related("posting", "shop", "decided_by").get(pk=item.pk)
     posting = item.posting
     others = list(still_open(item).order_by("id"))
@@ -38,7 +41,7 @@ def decision_outcome(item: QuarantineItem) -> dict:
     if item.is_open():  # a retry that found the same problem again: this same item, still open
         parts.append(still_there(item).text)
     if posting is not None:
-        parts.append(f"{posting.get_kind_display().lower()} {posting_next(posting)}")
+        parts.append(f"{posting.get_kind_display().lower()} {_next(item, posting, decision)}")
     if others:
         parts.append("still open: " + ", ".join(f"exception #{o.pk} ({o.reason})" for o in others))
     return {
@@ -47,3 +50,11 @@ def decision_outcome(item: QuarantineItem) -> dict:
         "still_open": others,
         "message": "; ".join(parts),
     }
+
+
+def _next(item: QuarantineItem, posting: XeroPosting, decision: str) -> str:
+    if decision == "draft" and posting.state == State.POSTED:
+        said = decision_outcomes.decision_outcome(item=item, decision=decision)
+        if said.kind == "draft":
+            return said.text
+    return posting_next(posting)

@@ -1,4 +1,4 @@
-"""Approve, retry and dismiss through the API: Finance only, the same services as the admin, and an
+"""Approve, retry, post as draft and dismiss through the API: Finance only, the same services as the admin, and an
 answer that says what actually happened."""
 
 from datetime import date
@@ -16,7 +16,7 @@ from reconciliation.services.decision_outcomes import QUEUED, posting_outcome
 from tests.api.conftest import ORIGINAL_DATE, journal_of, lock_date_item_of, statement_of
 
 pytestmark = pytest.mark.django_db
-DECISIONS = {"approve": {}, "retry": {}, "dismiss": {"reason": "posted by hand"}}
+DECISIONS = {"approve": {}, "retry": {}, "draft": {}, "dismiss": {"reason": "posted by hand"}}
 
 
 @pytest.fixture
@@ -204,3 +204,62 @@ def test_the_api_promises_what_the_admin_promises_for_a_queued_document(
     assert admin_says.kind == "queued" and admin_says.text == QUEUED
     assert body["message"].endswith(f"manual journal {admin_says.text}")
     assert "seconds" in QUEUED and str(5 * 60) in QUEUED  # the sweep runs every 5 minutes
+
+
+def test_finance_posts_as_draft_and_the_answer_says_it_is_queued(
+    as_role, world, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_role("Finance").post(url(world["item"], "draft"), {}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["item"]["status"] == "approved" and body["item"]["decided_by"] == "finance"
+    assert body["posting_state"] == "ready"
+    assert body["message"] == f"item approved; manual journal {QUEUED}"
+    posting = XeroPosting.objects.get(pk=world["journal"].pk)
+    assert posting.payload["Status"] == "DRAFT" and posting.payload["Date"] == "2025-10-20"
+    assert queued == [("reconciliation.tasks.send_posting", posting.pk)]
+    assert "sent as a draft for review in Xero" in body["item"]["decision_note"]
+
+
+def test_draft_through_the_api_queues_exactly_what_the_admin_queues(
+    client, as_role, shop, queued, django_capture_on_commit_callbacks
+):
+    by_admin = lock_date_item_of(journal_of(shop, statement_of(shop, "S1", ORIGINAL_DATE, "10.00"), "10.00"))
+    by_api = lock_date_item_of(journal_of(shop, statement_of(shop, "S2", ORIGINAL_DATE, "10.00"), "10.00"))
+    client.force_login(User.objects.create_user("fiona", password="x", is_staff=True))
+    User.objects.get(username="fiona").groups.add(Group.objects.get(name="Finance"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:reconciliation_quarantineitem_changelist"),
+            {"action": "post_as_draft", "_selected_action": [by_admin.pk], "apply": "yes"},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        as_role("Finance").post(url(by_api, "draft"), {}, format="json")
+
+    admin_posting, api_posting = (XeroPosting.objects.get(pk=i.posting_id) for i in (by_admin, by_api))
+    assert queued == [
+        ("reconciliation.tasks.send_posting", admin_posting.pk),
+        ("reconciliation.tasks.send_posting", api_posting.pk),
+    ]
+    for posting in (admin_posting, api_posting):
+        assert posting.state == "ready" and posting.payload["Status"] == "DRAFT"
+    assert api_posting.payload["JournalLines"] == admin_posting.payload["JournalLines"]
+    assert {QuarantineItem.objects.get(pk=i.pk).status for i in (by_admin, by_api)} == {"approved"}
+
+
+def test_what_cannot_go_as_a_draft_is_a_400_with_the_admins_reason(as_role, world, queued):
+    receive = world["receive"]
+    XeroPosting.objects.filter(pk=receive.pk).update(state=XeroPosting.State.HELD, xero_id="")
+    item = lock_date_item_of(XeroPosting.objects.get(pk=receive.pk))
+
+    response = as_role("Finance").post(url(item, "draft"), {}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Xero has no draft bank transaction: only journals, invoices and credit notes"
+    }
+    assert QuarantineItem.objects.get(pk=item.pk).status == "open" and queued == []
+    assert XeroPosting.objects.get(pk=receive.pk).payload.get("Status") is None
