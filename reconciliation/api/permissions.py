@@ -27,8 +27,8 @@ class ModelPermissions(DjangoModelPermissions):
 
 
 class CanDecide(BasePermission):
-    """Approve, retry, post as draft, dismiss: Finance's `decide_quarantineitem`, the admin's check. The services
-    check it again, so this only answers early with a 403 instead of running anything."""
+    """Approve, retry, post as draft, dismiss: Finance's `decide_quarantineitem`, the admin's check.
+    The services check it again, so this only answers early with a 403 instead of running anything."""
 
     message = "only Finance may approve, retry, post as draft or dismiss quarantined items"
 
