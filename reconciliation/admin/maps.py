@@ -1,4 +1,5 @@
-"""Operator maps: editable by Operations (and the fee map by Finance), importable as spreadsheets."""
+"""Operator maps: editable by Operations (and the fee map by Finance), importable as spreadsheets;
+a row typed into a form is checked as its spreadsheet row would be (SheetRulesForm)."""
 
 from django import forms
 from django.contrib import admin
@@ -16,26 +17,45 @@ from reconciliation.resources import (
     BundleComponentResource,
     ComponentMappingResource,
     SkuMappingResource,
+    SpreadsheetResource,
     TaxRateMappingResource,
     UnitOfMeasureResource,
     component_name,
-    shop_channel_error,
 )
 
 
-class ShopOnChannelForm(forms.ModelForm):
-    """A map row's shop must be on the row's channel, as in a spreadsheet import."""
+class SheetRulesForm(forms.ModelForm):
+    """A map row typed into the admin is refused for what the row would be refused for in its
+    spreadsheet (the resource's row_errors: the shop on the row's channel; accounts, tax types and
+    items the row's Xero organisations have in their cached settings), with the sheet's messages.
+    What the organisations have not read from Xero yet is not checked, as in a sheet."""
 
-    def clean(self):
-        cleaned = super().clean()
-        message = shop_channel_error(cleaned.get("channel", ""), cleaned.get("shop"))
-        if message:
-            self.add_error("shop", message)
-        return cleaned
+    resource_class: type[SpreadsheetResource]
+    # What decides which organisations (and which lines) a row is checked against: when the form
+    # refused one of these, the instance still holds the old value, and checking would mislead.
+    SCOPE = ("channel", "shop", "region", "usage")
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance now holds the values the form accepted
+        if any(name in self.errors for name in self.SCOPE):
+            return
+        for field, message in self.resource_class().form_errors(self.instance).items():
+            if field not in self.errors:  # one error a field: the form's own comes first
+                self.add_error(field if field in self.fields else None, message)
 
 
-class ComponentMappingForm(ShopOnChannelForm):
-    """The same rules as a spreadsheet import (reconciliation/resources.py)."""
+def sheet_form(resource: type[SpreadsheetResource], **cached: str) -> type[forms.ModelForm]:
+    """The form of `resource`'s model, refusing what its sheet refuses; `cached`: field -> the
+    organisations' values it offers (admin/choices.py)."""
+    form = type(f"{resource.__name__}Form", (SheetRulesForm,), {"resource_class": resource})
+    model = resource._meta.model
+    return forms.modelform_factory(model, form=form, fields="__all__", widgets=organisation_widgets(**cached))
+
+
+class ComponentMappingForm(SheetRulesForm):
+    """The same rules as a spreadsheet import (reconciliation/sheets/maps.py)."""
+
+    resource_class = ComponentMappingResource
 
     class Meta:
         model = ComponentMapping
@@ -104,9 +124,7 @@ class ShopOrAll:
 
 @admin.register(SkuMapping)
 class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
-    form = forms.modelform_factory(
-        SkuMapping, form=ShopOnChannelForm, fields="__all__", widgets=organisation_widgets(item_code="items")
-    )
+    form = sheet_form(SkuMappingResource, item_code="items")
     resource_classes = [SkuMappingResource]
     list_display = ("channel_sku", "channel", "shop_or_all", "item_code", "description")
     list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
@@ -116,12 +134,7 @@ class SkuMappingAdmin(ShopOrAll, SpreadsheetAdmin):
 
 @admin.register(BundleComponent)
 class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
-    form = forms.modelform_factory(
-        BundleComponent,
-        form=ShopOnChannelForm,
-        fields="__all__",
-        widgets=organisation_widgets(item_code="items"),
-    )
+    form = sheet_form(BundleComponentResource, item_code="items")
     resource_classes = [BundleComponentResource]
     list_display = ("bundle_sku", "channel", "shop_or_all", "item_code", "quantity", "price_weight")
     list_filter = ("channel", ScopeFilter, ("shop", admin.RelatedOnlyFieldListFilter))
@@ -131,12 +144,7 @@ class BundleComponentAdmin(ShopOrAll, SpreadsheetAdmin):
 
 @admin.register(TaxRateMapping)
 class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
-    form = forms.modelform_factory(
-        TaxRateMapping,
-        form=ShopOnChannelForm,
-        fields="__all__",
-        widgets=organisation_widgets(tax_type="tax_rates"),
-    )
+    form = sheet_form(TaxRateMappingResource, tax_type="tax_rates")
     resource_classes = [TaxRateMappingResource]
     list_display = ("source_tax", "channel", "shop_or_all", "region", "usage", "tax_type")
     list_filter = ("channel", ScopeFilter, "region", "usage", ("shop", admin.RelatedOnlyFieldListFilter))
@@ -147,8 +155,6 @@ class TaxRateMappingAdmin(ShopOrAll, SpreadsheetAdmin):
 @admin.register(UnitOfMeasureConversion)
 class UnitOfMeasureConversionAdmin(SpreadsheetAdmin):
     resource_classes = [UnitOfMeasureResource]
-    form = forms.modelform_factory(
-        UnitOfMeasureConversion, fields="__all__", widgets=organisation_widgets(item_code="items")
-    )
+    form = sheet_form(UnitOfMeasureResource, item_code="items")
     list_display = ("item_code", "from_unit", "factor", "to_unit")
     search_fields = ("item_code", "from_unit", "to_unit")

@@ -1,15 +1,14 @@
 """What a decision actually did, read back from the rows after the service returned (issue 7 item 4:
 "answers say what will actually happen"), not what was asked for."""
 
-from django.db.models import Q
-
 from reconciliation.models import QuarantineItem, XeroPosting
-from reconciliation.services.decision_outcomes import still_there
+from reconciliation.services import decision_outcomes
+from reconciliation.services.decision_outcomes import QUEUED, still_open, still_there
 
 State = XeroPosting.State
 
 NEXT = {
-    State.READY: "queued: a worker sends it to Xero within seconds",
+    State.READY: QUEUED,  # the admin's words (services/decision_outcomes.py): one promise, one place
     State.SENDING: "being sent to Xero now",
     State.UNKNOWN: "Xero's answer was lost: it is looked up in Xero before it is ever sent again",
     State.WAITING: "waits until the document it depends on is in Xero",
@@ -32,15 +31,9 @@ def posting_next(posting: XeroPosting) -> str:
     return NEXT.get(posting.state, posting.get_state_display())
 
 
-def still_open(item: QuarantineItem):
-    """Open items about the same document or source: what is still in the way after the decision."""
-    about = Q(posting_id=item.posting_id) if item.posting_id else Q(pk__in=[])
-    if item.source_id is not None:
-        about |= Q(source_type_id=item.source_type_id, source_id=item.source_id)
-    return QuarantineItem.objects.filter(about, status=QuarantineItem.Status.OPEN).exclude(pk=item.pk)
-
-
-def decision_outcome(item: QuarantineItem) -> dict:
+def decision_outcome(item: QuarantineItem, decision: str = "") -> dict:
+    """`decision` ("approve", "retry", "draft", "dismiss"): what was asked, so that a document Xero
+    took as a draft reads as the admin says it ("in Xero as a draft ..."), not as posted."""
     item = QuarantineItem.objects.select_related("posting", "shop", "decided_by").get(pk=item.pk)
     posting = item.posting
     others = list(still_open(item).order_by("id"))
@@ -48,7 +41,7 @@ def decision_outcome(item: QuarantineItem) -> dict:
     if item.is_open():  # a retry that found the same problem again: this same item, still open
         parts.append(still_there(item).text)
     if posting is not None:
-        parts.append(f"{posting.get_kind_display().lower()} {posting_next(posting)}")
+        parts.append(f"{posting.get_kind_display().lower()} {_next(item, posting, decision)}")
     if others:
         parts.append("still open: " + ", ".join(f"exception #{o.pk} ({o.reason})" for o in others))
     return {
@@ -57,3 +50,11 @@ def decision_outcome(item: QuarantineItem) -> dict:
         "still_open": others,
         "message": "; ".join(parts),
     }
+
+
+def _next(item: QuarantineItem, posting: XeroPosting, decision: str) -> str:
+    if decision == "draft" and posting.state == State.POSTED:
+        said = decision_outcomes.decision_outcome(item=item, decision=decision)
+        if said.kind == "draft":
+            return said.text
+    return posting_next(posting)

@@ -27,10 +27,10 @@ class ModelPermissions(DjangoModelPermissions):
 
 
 class CanDecide(BasePermission):
-    """Approve, retry, dismiss: Finance's `decide_quarantineitem`, the admin's check. The services
-    check it again, so this only answers early with a 403 instead of running anything."""
+    """Approve, retry, post as draft, dismiss: Finance's `decide_quarantineitem`, the admin's check.
+    The services check it again, so this only answers early with a 403 instead of running anything."""
 
-    message = "only Finance may approve, retry or dismiss quarantined items"
+    message = "only Finance may approve, retry, post as draft or dismiss quarantined items"
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.has_perm(DECIDE))

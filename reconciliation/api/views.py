@@ -23,7 +23,12 @@ from reconciliation.api.serializers import (
     StatementSerializer,
 )
 from reconciliation.models import Payout, QuarantineItem, Statement, XeroAttempt, XeroPosting
-from reconciliation.services.quarantine import quarantine_approve, quarantine_dismiss, quarantine_retry
+from reconciliation.services.quarantine import (
+    quarantine_approve,
+    quarantine_dismiss,
+    quarantine_post_as_draft,
+    quarantine_retry,
+)
 
 
 class PostingViewSet(viewsets.ReadOnlyModelViewSet):
@@ -70,6 +75,10 @@ class RetryInput(serializers.Serializer):
     pass
 
 
+class DraftInput(serializers.Serializer):
+    pass
+
+
 class DecisionOutput(serializers.Serializer):
     item = ExceptionSerializer(help_text="the item after the decision")
     posting_state = serializers.CharField(allow_null=True, help_text="its document's state after the call")
@@ -93,13 +102,14 @@ DECISIONS = {
         item=item, user=user, document_date=data.get("document_date")
     ),
     "retry": lambda item, user, data: quarantine_retry(item=item, user=user),
+    "draft": lambda item, user, data: quarantine_post_as_draft(item=item, user=user),
     "dismiss": lambda item, user, data: quarantine_dismiss(item=item, user=user, reason=data["reason"]),
 }
 
 
 class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
-    """The finance queue (quarantine items). Approve, retry and dismiss need Finance's
-    `decide_quarantineitem`, exactly as in the admin."""
+    """The finance queue (quarantine items). Approve, retry, post as draft and dismiss need
+    Finance's `decide_quarantineitem`, exactly as in the admin, and call the admin's services."""
 
     queryset = QuarantineItem.objects.select_related(
         "shop", "posting", "posting__shop", "source_type", "decided_by"
@@ -117,7 +127,7 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied(str(exc)) from exc
         except DjangoValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=400)
-        output = DecisionOutput(decision_outcome(item), context=self.get_serializer_context())
+        output = DecisionOutput(decision_outcome(item, name), context=self.get_serializer_context())
         return Response(output.data)
 
     @extend_schema(request=ApproveInput, responses=DECIDED)
@@ -131,6 +141,13 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
     def retry(self, request, pk=None):
         """Try again after the cause was fixed (re-planned, re-sent or the connection resumed)."""
         return self._decide(request, "retry", RetryInput)
+
+    @extend_schema(request=DraftInput, responses=DECIDED)
+    @action(detail=True, methods=["post"], permission_classes=[CanDecide])
+    def draft(self, request, pk=None):
+        """Send its document to Xero as a DRAFT, to review and approve there (journals, invoices and
+        credit notes only; refused with the reason, as in the admin, when nothing may be sent so)."""
+        return self._decide(request, "draft", DraftInput)
 
     @extend_schema(request=DismissInput, responses=DECIDED)
     @action(detail=True, methods=["post"], permission_classes=[CanDecide])

@@ -15,6 +15,8 @@ from reconciliation.schedules import SWEEP_MINUTES
 
 State = XeroPosting.State
 SEND_WITHIN_SECONDS = SWEEP_MINUTES * 60
+# What a READY document does next, in the admin's and the API's answers alike (api/outcome.py).
+QUEUED = f"queued: sends within {SEND_WITHIN_SECONDS} seconds"
 XERO_REFUSALS = {Reason.XERO_VALIDATION, Reason.LOCK_DATE}
 
 
@@ -68,10 +70,7 @@ def _resolved(item: QuarantineItem) -> Outcome:
             source_type_id=item.source_type_id, source_id=item.source_id, state=State.READY
         ).count()
     if ready:
-        queued = (
-            f"{ready} document{'' if ready == 1 else 's'} queued: sends within {SEND_WITHIN_SECONDS} seconds"
-        )
-        return Outcome("queued", f"resolved; {queued}", True)
+        return Outcome("queued", f"resolved; {ready} document{'' if ready == 1 else 's'} {QUEUED}", True)
     return Outcome("resolved", "resolved: the problem is gone", True)
 
 
@@ -85,7 +84,7 @@ def still_there(item: QuarantineItem) -> Outcome:
 def posting_outcome(posting: XeroPosting, others: list[QuarantineItem]) -> Outcome:
     """What becomes of `posting` next, in words."""
     if posting.state == State.READY:
-        return Outcome("queued", f"queued: sends within {SEND_WITHIN_SECONDS} seconds", True)
+        return Outcome("queued", QUEUED, True)
     if posting.state == State.SENDING:
         return Outcome("queued", "being sent to Xero now", True)
     if posting.state == State.POSTED:

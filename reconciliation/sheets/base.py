@@ -51,6 +51,7 @@ class SpreadsheetResource(resources.ModelResource):
         self.sheet_row = 0  # the row being imported, as the spreadsheet numbers it
         self._stored_values: dict | None = None  # the row's stored values, before the sheet's
         self._changes: list[str] = []  # what the row changes in them
+        self.number_cells: set[str] = set()  # the row's columns whose cells were typed as numbers
 
     @classmethod
     def get_result_class(cls):
@@ -76,9 +77,14 @@ class SpreadsheetResource(resources.ModelResource):
             )
         return problems
 
+    def start_checks(self) -> None:
+        """Read what the row checks need once per import (or per form): subclasses add theirs."""
+        self.warnings = []
+
     def before_import(self, dataset, **kwargs):
         """Normalise headers and cells in place; refuse the file if its columns are wrong."""
-        self.warnings, self._first_row_of_key = [], {}
+        self.start_checks()
+        self._first_row_of_key = {}
         self._stored: dict[tuple, models.Model] | None = None
         for field in self.fields.values():
             if isinstance(field.widget, ShopCodeWidget):
@@ -179,6 +185,14 @@ class SpreadsheetResource(resources.ModelResource):
     def row_errors(self, instance) -> dict[str, str]:
         """Checks across columns that the model itself does not make; subclasses add theirs."""
         return {}
+
+    def form_errors(self, instance) -> dict[str, str]:
+        """The same checks for one row typed into the admin's add or change form (admin/maps.py),
+        with the same messages, by model field. What could not be checked (the warnings) is the
+        sheet's to report, not the form's."""
+        self.start_checks()
+        self.sheet_row, self.number_cells = 0, set()
+        return self.row_errors(instance)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
@@ -283,9 +297,9 @@ class OrderMapResource(SpreadsheetResource):
     channel = fields.Field("channel", "channel", ChoiceWidget(Channel.choices))
     shop = fields.Field("shop", "shop", ShopCodeWidget())
 
-    def before_import(self, dataset, **kwargs):
+    def start_checks(self) -> None:
+        super().start_checks()
         self._organisations: dict[tuple, Organisations] = {}
-        super().before_import(dataset, **kwargs)
 
     def shops_of(self, instance):
         """The shops a row applies to: its own, or every shop of its channel."""

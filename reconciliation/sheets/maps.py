@@ -312,10 +312,19 @@ class BundleComponentResource(OrderMapResource):
     def _bundle(row) -> tuple[str, str, str]:
         return (row.get("channel", "").lower(), row.get("shop", ""), row.get("bundle_sku", ""))
 
+    @staticmethod
+    def _bundle_of(instance) -> tuple[str, str, str]:
+        return (instance.channel, instance.shop.code if instance.shop else "", instance.bundle_sku)
+
+    def form_errors(self, instance) -> dict[str, str]:
+        # A row saved from the form is the last of its bundle: the bundle is checked as it will stand.
+        self._last_row = {self._bundle_of(instance): 0}
+        return super().form_errors(instance)
+
     def order_map_errors(self, instance) -> dict[str, str]:
         errors = self.item_errors(instance)
-        key = (instance.channel, instance.shop.code if instance.shop else "", instance.bundle_sku)
-        if self._last_row.get(key) == self.sheet_row and not self._weighs_something(instance):
+        last = self._last_row.get(self._bundle_of(instance)) == self.sheet_row
+        if last and not self._weighs_something(instance):
             errors["price_weight"] = (
                 f"bundle {instance.bundle_sku}: its weights are all 0, so its price cannot be split; "
                 "give at least one component a weight above 0"
@@ -325,9 +334,13 @@ class BundleComponentResource(OrderMapResource):
     def _weighs_something(self, instance) -> bool:
         """Whether the bundle as it stands after this file (its rows here and earlier in the file,
         already saved in this transaction, and stored rows the file leaves alone) has a weight."""
-        stored = BundleComponent.objects.filter(
-            channel=instance.channel, shop=instance.shop, bundle_sku=instance.bundle_sku
-        ).exclude(item_code=instance.item_code)
+        stored = (
+            BundleComponent.objects.filter(
+                channel=instance.channel, shop=instance.shop, bundle_sku=instance.bundle_sku
+            )
+            .exclude(item_code=instance.item_code)
+            .exclude(pk=instance.pk)  # a form may change this row's item code: not its old self too
+        )
         weights = [row.price_weight * row.quantity for row in stored]
         weights.append((instance.price_weight or 0) * (instance.quantity or 0))
         return sum(weights) > 0
@@ -415,8 +428,8 @@ class UnitOfMeasureResource(SpreadsheetResource):
         use_bulk = True
         batch_size = 1000
 
-    def before_import(self, dataset, **kwargs):
-        super().before_import(dataset, **kwargs)
+    def start_checks(self) -> None:
+        super().start_checks()
         self._items: list[tuple[str, frozenset[str]]] = [
             (conn.organisation_name or conn.name, org.items)
             for conn in XeroConnection.objects.all()

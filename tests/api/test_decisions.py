@@ -1,7 +1,5 @@
-"""Approve, retry and dismiss through the API: Finance only, the same services as the admin, and an
+"""Approve, retry, post as draft and dismiss through the API: Finance only, the same services as the admin, and an
 answer that says what actually happened."""
-
-from datetime import date
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -12,10 +10,11 @@ from rest_framework.test import APIClient
 from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services import quarantine
+from reconciliation.services.decision_outcomes import QUEUED, posting_outcome
 from tests.api.conftest import ORIGINAL_DATE, journal_of, lock_date_item_of, statement_of
 
 pytestmark = pytest.mark.django_db
-DECISIONS = {"approve": {}, "retry": {}, "dismiss": {"reason": "posted by hand"}}
+DECISIONS = {"approve": {}, "retry": {}, "draft": {}, "dismiss": {"reason": "posted by hand"}}
 
 
 @pytest.fixture
@@ -46,26 +45,34 @@ def test_anonymous_gets_401(as_role, world, decision):
     assert as_role("anonymous").post(url(world["item"], decision), {}).status_code == 401
 
 
-def test_finance_approves_and_the_answer_says_it_is_queued(
-    as_role, world, queued, django_capture_on_commit_callbacks
+# What the document is sent as: approve re-dates it to the proposed date; a draft keeps its date
+# (Xero keeps drafts out of the lock dates) and goes as DRAFT.
+SENT = {"approve": {"Date": "2025-11-01"}, "draft": {"Date": "2025-10-20", "Status": "DRAFT"}}
+NOTED = {"approve": " (original date 2025-10-20)", "draft": ""}  # what the narration says of the date
+ADMIN_ACTION = {"approve": {"action": "approve", "document_date": ""}, "draft": {"action": "post_as_draft"}}
+
+
+@pytest.mark.parametrize("decision", SENT)
+def test_finance_approves_or_posts_as_draft_and_the_answer_says_it_is_queued(
+    as_role, world, queued, django_capture_on_commit_callbacks, decision
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = as_role("Finance").post(url(world["item"], "approve"), {}, format="json")
+        response = as_role("Finance").post(url(world["item"], decision), {}, format="json")
 
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["item"]["status"] == "approved" and body["item"]["decided_by"] == "finance"
     assert body["posting_state"] == "ready"
-    assert body["message"] == (
-        "item approved; manual journal queued: a worker sends it to Xero within seconds"
-    )
+    assert body["message"] == f"item approved; manual journal {QUEUED}"
     posting = XeroPosting.objects.get(pk=world["journal"].pk)
-    assert posting.payload["Date"] == "2025-11-01" and posting.original_date == ORIGINAL_DATE
+    assert SENT[decision].items() <= posting.payload.items()
+    assert posting.original_date == {"approve": ORIGINAL_DATE, "draft": None}[decision]
     assert queued == [("reconciliation.tasks.send_posting", posting.pk)]
 
 
-def test_approve_through_the_api_queues_exactly_what_the_admin_queues(
-    client, as_role, shop, queued, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("decision", SENT)
+def test_a_decision_through_the_api_queues_exactly_what_the_admin_queues(
+    client, as_role, shop, queued, django_capture_on_commit_callbacks, decision
 ):
     by_admin = lock_date_item_of(journal_of(shop, statement_of(shop, "S1", ORIGINAL_DATE, "10.00"), "10.00"))
     by_api = lock_date_item_of(journal_of(shop, statement_of(shop, "S2", ORIGINAL_DATE, "10.00"), "10.00"))
@@ -75,10 +82,10 @@ def test_approve_through_the_api_queues_exactly_what_the_admin_queues(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("admin:reconciliation_quarantineitem_changelist"),
-            {"action": "approve", "_selected_action": [by_admin.pk], "apply": "yes", "document_date": ""},
+            {**ADMIN_ACTION[decision], "_selected_action": [by_admin.pk], "apply": "yes"},
         )
     with django_capture_on_commit_callbacks(execute=True):
-        as_role("Finance").post(url(by_api, "approve"), {}, format="json")
+        as_role("Finance").post(url(by_api, decision), {}, format="json")
 
     admin_posting, api_posting = (XeroPosting.objects.get(pk=i.posting_id) for i in (by_admin, by_api))
     assert queued == [
@@ -86,9 +93,11 @@ def test_approve_through_the_api_queues_exactly_what_the_admin_queues(
         ("reconciliation.tasks.send_posting", api_posting.pk),
     ]
     for posting in (admin_posting, api_posting):
-        assert posting.state == "ready" and posting.document_date == date(2025, 11, 1)
-        assert posting.payload["Narration"].endswith("(original date 2025-10-20)")
+        assert posting.state == "ready" and SENT[decision].items() <= posting.payload.items()
+        assert posting.document_date.isoformat() == SENT[decision]["Date"]
     assert api_posting.payload["JournalLines"] == admin_posting.payload["JournalLines"]
+    assert admin_posting.payload["Narration"] == f"TikTok tt-uk statement S1{NOTED[decision]}"
+    assert api_posting.payload["Narration"] == f"TikTok tt-uk statement S2{NOTED[decision]}"
     assert {QuarantineItem.objects.get(pk=i.pk).status for i in (by_admin, by_api)} == {"approved"}
 
 
@@ -192,3 +201,31 @@ def test_an_administrator_decides_like_finance(world, queued):
 
     assert response.status_code == 200
     assert response.json()["item"]["decided_by"] == "root"
+
+
+def test_the_api_promises_what_the_admin_promises_for_a_queued_document(
+    as_role, world, queued, django_capture_on_commit_callbacks
+):
+    """One promise for a queued send: the API's answer is the admin's (services/decision_outcomes.py)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        body = as_role("Finance").post(url(world["item"], "approve"), {}, format="json").json()
+
+    admin_says = posting_outcome(XeroPosting.objects.get(pk=world["journal"].pk), [])
+    assert admin_says.kind == "queued" and admin_says.text == QUEUED
+    assert body["message"].endswith(f"manual journal {admin_says.text}")
+    assert "seconds" in QUEUED and str(5 * 60) in QUEUED  # the sweep runs every 5 minutes
+
+
+def test_what_cannot_go_as_a_draft_is_a_400_with_the_admins_reason(as_role, world, queued):
+    receive = world["receive"]
+    XeroPosting.objects.filter(pk=receive.pk).update(state=XeroPosting.State.HELD, xero_id="")
+    item = lock_date_item_of(XeroPosting.objects.get(pk=receive.pk))
+
+    response = as_role("Finance").post(url(item, "draft"), {}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Xero has no draft bank transaction: only journals, invoices and credit notes"
+    }
+    assert QuarantineItem.objects.get(pk=item.pk).status == "open" and queued == []
+    assert XeroPosting.objects.get(pk=receive.pk).payload.get("Status") is None

@@ -45,3 +45,23 @@ def test_approved_over_the_api_the_journal_posts_and_the_answer_says_posted(as_r
     # still counts as "may have written"), and the first PUT that Xero refused for the lock date
     assert [(a["method"], a["status"]) for a in attempts] == [("PUT", 200), ("GET", 200), ("PUT", 200)]
     assert "Narration%3D%3D" in attempts[1]["url_called"]
+
+
+def test_posted_as_draft_over_the_api_the_answer_says_draft_as_the_admin_does(as_role, monkeypatch):
+    world = build_world(days=0, start=NOV[20])
+    serve(world)
+    locked_after_reading(world, monkeypatch, period=NOV[22], end_of_year=NOV[20])
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+    item = QuarantineItem.objects.get(reason="LOCK_DATE", status="open", posting__kind="ManualJournals")
+
+    response = as_role("Finance").post(f"/api/exceptions/{item.pk}/draft/", {}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    journal = XeroPosting.objects.get(pk=item.posting_id)
+    (sent,) = world.xero.manual_journals  # Xero keeps drafts out of its lock dates
+    assert sent["Status"] == "DRAFT" and journal.state == "posted"
+    assert body["item"]["status"] == "resolved"
+    assert body["message"] == (
+        f"item resolved; manual journal in Xero as a draft (id {journal.xero_id}): review and approve it there"
+    )

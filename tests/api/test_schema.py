@@ -17,6 +17,7 @@ ENDPOINTS = [
     "/api/exceptions/{id}/",
     "/api/exceptions/{id}/approve/",
     "/api/exceptions/{id}/retry/",
+    "/api/exceptions/{id}/draft/",
     "/api/exceptions/{id}/dismiss/",
     "/api/statements/",
     "/api/statements/{id}/",
