@@ -21,7 +21,7 @@ DECIDE = "reconciliation.decide_quarantineitem"
 
 def _require_finance(user) -> None:
     if not (user and user.is_active and user.has_perm(DECIDE)):
-        raise PermissionDenied("only Finance may approve, retry or dismiss quarantined items")
+        raise PermissionDenied("only Finance may approve, retry, post as draft or dismiss quarantined items")
 
 
 def _open(item: QuarantineItem) -> QuarantineItem:
