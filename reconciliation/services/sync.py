@@ -17,6 +17,7 @@ from reconciliation.models.quarantine import Reason
 from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Problem
 from reconciliation.services import notifications
+from reconciliation.services.drafts import drafts_check
 from reconciliation.services.order_plan import credit_notes_plan, orders_plan, statements_index
 from reconciliation.services.orders import orders_pull
 from reconciliation.services.organisation import organisation_refresh
@@ -90,6 +91,22 @@ def _organisation(shop: Shop, counts: Counter, report) -> None:
         report(
             f"Xero organisation settings not refreshed ({exc}); using those of {connection.settings_refreshed_at:%Y-%m-%d %H:%M}"
         )
+        return
+    _drafts(connection, counts, report)
+
+
+def _drafts(connection, counts: Counter, report) -> None:
+    """Drafts finance sent for review: approved in Xero yet? (services/drafts.py). Not being able
+    to tell now only delays the answer to the next sync."""
+    try:
+        waiting, changed = drafts_check(connection=connection)
+    except ConnectorError as exc:
+        report(f"drafts in Xero not re-read ({exc}); read again next sync")
+        return
+    if waiting or changed:
+        counts["xero_drafts_waiting"] += waiting
+        counts["xero_drafts_approved"] += changed
+        report(f"drafts in Xero: {waiting} still draft, {changed} approved or changed since the last sync")
 
 
 def _orders(shop: Shop, until: datetime, counts: Counter, report) -> None:

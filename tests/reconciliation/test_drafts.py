@@ -1,0 +1,62 @@
+"""A document finance sent to Xero as a draft is outside Xero's ledger until approved there: each
+sync re-reads the drafts and records Xero's latest answer (services/drafts.py)."""
+
+import pytest
+from django_q.tasks import async_task
+
+from reconciliation.models import SyncRun, XeroPosting
+from reconciliation.services.drafts import drafts_check
+from tests.reconciliation.test_finance_queue import locked_world
+from tests.reconciliation.test_honest_actions import act, member
+from tests.reconciliation.test_lock_dates import open_lock_item
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def drafted(client, monkeypatch):
+    world = locked_world(monkeypatch)
+    member(client, "Finance")
+    act(client, "post_as_draft", [open_lock_item()])
+    posting = XeroPosting.objects.get(kind=XeroPosting.Kind.MANUAL_JOURNAL)
+    assert posting.state == XeroPosting.State.POSTED and posting.xero_response["Status"] == "DRAFT"
+    return world, posting
+
+
+def test_a_draft_approved_in_xero_is_recorded_on_the_next_sync(client, monkeypatch):
+    world, posting = drafted(client, monkeypatch)
+    assert drafts_check(connection=posting.connection) == (1, 0)  # still a draft: nothing changes
+
+    (journal,) = world.xero.state.manual_journals
+    journal["Status"] = "POSTED"  # someone approved it in Xero
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+
+    posting.refresh_from_db()
+    assert (
+        posting.xero_response["Status"] == "POSTED"
+        and posting.xero_response["ManualJournalID"] == posting.xero_id
+    )
+    assert SyncRun.objects.latest("started_at").counts.get("xero_drafts_approved") == 1
+    assert drafts_check(connection=posting.connection) == (0, 0)
+
+
+def test_a_draft_deleted_in_xero_is_recorded_as_deleted(client, monkeypatch):
+    world, posting = drafted(client, monkeypatch)
+    (journal,) = world.xero.state.manual_journals
+    journal["Status"] = "DELETED"
+
+    assert drafts_check(connection=posting.connection) == (0, 1)
+    posting.refresh_from_db()
+    assert posting.xero_response["Status"] == "DELETED"
+
+
+def test_xero_unreachable_leaves_the_drafts_to_the_next_sync(client, monkeypatch):
+    world, posting = drafted(client, monkeypatch)
+    for _ in range(4):  # the first try and every retry of the lookup
+        world.xero.faults.next("server_error", method="GET", path_prefix="/ManualJournals")
+
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+
+    posting.refresh_from_db()
+    assert world.xero.faults.injected == {"server_error": 4}  # the lookup was tried, and failed
+    assert posting.xero_response["Status"] == "DRAFT"
+    assert SyncRun.objects.latest("started_at").status == SyncRun.Status.DONE
