@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 
 from reconciliation.models import (
     BundleComponent,
@@ -193,27 +194,39 @@ PAYMENT_SIGNS = {"order_payment": Decimal("1"), "credit_note_refund": Decimal("-
 def clearing_movement(shop: Shop, statement_ids: list[int]) -> Decimal:
     """What the statements' posted journals and payments moved the clearing account by."""
     return sum(
-        (_clearing_amount(p, shop.clearing_account) for p in _clearing_postings(statement_ids)), Decimal("0")
+        (
+            _clearing_amount(kind, purpose, payload, shop.clearing_account)
+            for _, kind, purpose, payload in _clearing_postings(statement_ids)
+        ),
+        Decimal("0"),
     )
 
 
 def _clearing_postings(statement_ids):
-    """The statements' posted journals and payments through clearing (one query for them all)."""
-    return XeroPosting.objects.filter(
-        source_type=ContentType.objects.get_for_model(Statement),
-        source_id__in=statement_ids,
-        state=XeroPosting.State.POSTED,
-    ).filter(
-        Q(kind=XeroPosting.Kind.MANUAL_JOURNAL) | Q(kind=XeroPosting.Kind.PAYMENT, purpose__in=PAYMENT_SIGNS)
+    """(statement id, kind, purpose, payload) of the statements' posted journals and payments through
+    clearing, in one query for them all. Tuples, not rows: a statement of an order-mode shop has a
+    payment per order, and the dashboard reads a month of them (reconciliation/demo/dashboard_bench.py)."""
+    return (
+        XeroPosting.objects.filter(
+            source_type=ContentType.objects.get_for_model(Statement),
+            source_id__in=statement_ids,
+            state=XeroPosting.State.POSTED,
+        )
+        .filter(
+            Q(kind=XeroPosting.Kind.MANUAL_JOURNAL)
+            | Q(kind=XeroPosting.Kind.PAYMENT, purpose__in=PAYMENT_SIGNS)
+        )
+        .order_by()
+        .values_list("source_id", "kind", "purpose", "payload")
     )
 
 
-def _clearing_amount(posting: XeroPosting, clearing_account: str) -> Decimal:
-    if posting.kind == XeroPosting.Kind.PAYMENT:
-        if posting.payload["Account"]["Code"] != clearing_account:
+def _clearing_amount(kind: str, purpose: str, payload: dict, clearing_account: str) -> Decimal:
+    if kind == XeroPosting.Kind.PAYMENT:
+        if payload["Account"]["Code"] != clearing_account:
             return Decimal("0")
-        return PAYMENT_SIGNS[posting.purpose] * Decimal(str(posting.payload["Amount"]))
-    lines = posting.payload["JournalLines"]
+        return PAYMENT_SIGNS[purpose] * Decimal(str(payload["Amount"]))
+    lines = payload["JournalLines"]
     return sum(
         (Decimal(str(line["LineAmount"])) for line in lines if line["AccountCode"] == clearing_account),
         Decimal("0"),
@@ -235,7 +248,7 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
 def payouts_reconciled(payouts) -> dict[int, dict]:
     """Per payout (by id, in the order given): the deposit (in `currency`), what its statements say,
     what we posted through clearing (journals; in posting mode "order invoices" also the payments),
-    what is left. Five queries however many payouts, so the dashboard and the payout list can use it.
+    what is left. Six queries however many payouts (and postings), so the dashboard and the payout list can use it.
 
     A residue other than 0.00 means a statement of that payout is held, not yet sent, not fetched,
     or TikTok's statements and deposit disagree. The deposit is compared with what the statements put
@@ -249,25 +262,25 @@ def payouts_reconciled(payouts) -> dict[int, dict]:
     )
     for statement in found.order_by("statement_date", "statement_id"):
         statements.setdefault((statement.shop_id, statement.payment_id), []).append(statement)
-    through_clearing: dict[int, list[XeroPosting]] = {}
-    for posting in _clearing_postings([s.pk for group in statements.values() for s in group]):
-        through_clearing.setdefault(posting.source_id, []).append(posting)
+    clearing = {p.shop_id: p.shop.clearing_account for p in payouts}
+    through_clearing: dict[int, Decimal] = {}  # statement id -> what its documents moved clearing by
+    shop_of = {s.pk: s.shop_id for group in statements.values() for s in group}
+    for source_id, kind, purpose, payload in _clearing_postings(list(shop_of)):
+        amount = _clearing_amount(kind, purpose, payload, clearing[shop_of[source_id]])
+        through_clearing[source_id] = through_clearing.get(source_id, Decimal("0")) + amount
     # a statement whose document Xero refused (held after sending) waits for finance like one held
     # when planned
     refused = set(
         XeroPosting.objects.filter(
             source_type=ContentType.objects.get_for_model(Statement),
-            source_id__in=[s.pk for group in statements.values() for s in group],
+            source_id__in=list(shop_of),
             state=XeroPosting.State.HELD,
-        ).values_list("source_id", flat=True)
+        )
+        .order_by()
+        .values_list("source_id", flat=True)
+        .distinct()
     )
-    receives = {}
-    for posting in XeroPosting.objects.filter(
-        source_type=ContentType.objects.get_for_model(Payout),
-        source_id__in=[p.pk for p in payouts],
-        purpose="payout_receive",
-    ).exclude(state=XeroPosting.State.SUPERSEDED):
-        receives.setdefault(posting.source_id, posting)  # newest first (XeroPosting.Meta.ordering)
+    receives = {posting.source_id: posting for posting in _receives([p.pk for p in payouts])}
     return {
         payout.pk: _reconciled(
             payout,
@@ -280,18 +293,34 @@ def payouts_reconciled(payouts) -> dict[int, dict]:
     }
 
 
+def _receives(payout_ids: list[int]):
+    """Each payout's newest RECEIVE that is not superseded: the newest is picked in the database
+    (ids only), so a payout whose receipt was planned many times still loads one row."""
+    newest = Window(
+        RowNumber(), partition_by=[F("source_id")], order_by=[F("created_at").desc(), F("id").desc()]
+    )
+    ids = (
+        XeroPosting.objects.filter(
+            source_type=ContentType.objects.get_for_model(Payout),
+            source_id__in=payout_ids,
+            purpose="payout_receive",
+        )
+        .exclude(state=XeroPosting.State.SUPERSEDED)
+        .annotate(newest=newest)
+        .filter(newest=1)
+        .values_list("pk", flat=True)
+    )
+    return XeroPosting.objects.filter(pk__in=list(ids))
+
+
 def _reconciled(
     payout: Payout,
     statements: list[Statement],
-    through_clearing: dict,
+    through_clearing: dict[int, Decimal],
     receives: dict,
     refused: set = frozenset(),
 ) -> dict:
-    clearing = payout.shop.clearing_account
-    posted = sum(
-        (_clearing_amount(p, clearing) for s in statements for p in through_clearing.get(s.pk, [])),
-        Decimal("0"),
-    )
+    posted = sum((through_clearing.get(s.pk, Decimal("0")) for s in statements), Decimal("0"))
     receive = receives.get(payout.pk)
     statements_reserve = sum((s.reserve_amount for s in statements), Decimal("0"))
     payment_only_reserve = (payout.reserve_amount or Decimal("0")) - statements_reserve

@@ -193,3 +193,34 @@ def test_a_payout_state_in_words(status, held, residue, receive, words):
         "receive_posting": XeroPosting(state=receive) if receive else None,
     }
     assert payout_words(Payout(status=status), row) == words
+
+
+def test_a_payouts_bank_receipt_is_its_newest_one_not_superseded(demo):
+    payout = Payout.objects.get(shop=demo.shop, amount=D("265.27"))
+    receive = XeroPosting.objects.get(source_id=payout.pk, purpose="payout_receive")
+    assert payout_line(payout).words == "waiting for 1 held statement"
+    statement = Statement.objects.get(payment_id=payout.payment_id)
+    Statement.objects.filter(pk=statement.pk).update(state=Statement.State.PLANNED)
+    XeroPosting.objects.filter(source_id=statement.pk, state="held").update(state="posted")
+
+    def copy(number: int, state: str) -> None:
+        XeroPosting.objects.create(
+            **{
+                f.attname: getattr(receive, f.attname)
+                for f in XeroPosting._meta.concrete_fields
+                if f.attname not in ("id", "created_at", "idempotency_key", "state")
+            },
+            idempotency_key=f"copy {number}",
+            state=state,
+        )
+
+    copy(1, "superseded")  # newer, but replaced before it reached Xero: not the receipt
+    assert payout_line(payout).words == "residue 0.00, bank receipt waiting for another document"
+    copy(2, "ready")
+    copy(3, "superseded")
+    assert payout_line(payout).words == "residue 0.00, bank receipt ready to send"
+
+
+def payout_line(payout: Payout):
+    panels = [line for panel in dashboard() for line in panel.payouts]
+    return next(line for line in panels if line.payout.pk == payout.pk)
