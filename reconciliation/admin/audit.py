@@ -19,6 +19,7 @@ from reconciliation.admin.documents import (
     source_link,
     status_words,
 )
+from reconciliation.admin.money import money_column
 from reconciliation.admin.posting_page import PostingPageMixin, posting_words
 from reconciliation.api.money import document_amount
 from reconciliation.models import SourceRecord, SyncRun, XeroAttempt, XeroPosting
@@ -152,14 +153,10 @@ class XeroPostingAdmin(PostingPageMixin, ReadOnlyAdmin):
             purpose_words(obj.purpose),
         )
 
-    @admin.display(description="amount")
+    @money_column("amount")
     def amount(self, obj):
         value = document_amount(obj)
-        if value is None:
-            return "-"
-        return format_html(
-            '<span style="white-space:nowrap">{} {}</span>', f"{value:,.2f}", obj.shop.currency
-        )
+        return "-" if value is None else f"{value:,.2f} {obj.shop.currency}"
 
     @admin.display(description="state", ordering="state")
     def state_short(self, obj):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from reconciliation.admin.money import MONEY_ATTRS
 from reconciliation.models import Statement, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 
@@ -133,7 +134,7 @@ def _cells(row: list) -> SafeString:
         "",
         "<td{}>{}</td>",
         (
-            (mark_safe(' style="text-align:right; white-space:nowrap"') if c.number else "", c.text)
+            (MONEY_ATTRS if c.number else "", c.text)
             for c in (c if isinstance(c, Cell) else Cell(c) for c in row)
         ),
     )
@@ -146,13 +147,14 @@ def fields_table(rows: list[list]) -> SafeString:
 
 
 def table(headers: list, rows: list[list], *, totals: list | None = None, css: str = "") -> SafeString:
-    """An HTML table; cells given as Cell(text, number=True) are right-aligned figures."""
+    """An HTML table; cells given as Cell(text, number=True) are figures, aligned as money
+    (admin/money.py)."""
     head = format_html_join(
         "",
         "<th{}>{}</th>",
         (
             (
-                mark_safe(' style="text-align:right"') if isinstance(h, Cell) and h.number else "",
+                MONEY_ATTRS if isinstance(h, Cell) and h.number else "",
                 str(h.text if isinstance(h, Cell) else h),
             )
             for h in headers

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from reconciliation.admin.base import ReadOnlyAdmin
+from reconciliation.admin.money import MONEY_ATTRS, money_column
 from reconciliation.dashboard import money, open_items_about, payout_blockers, payout_statements, payout_words
 from reconciliation.models import Payout, Statement, XeroPosting
 from reconciliation.selectors import payouts_reconciled
@@ -25,14 +26,21 @@ def link(obj, text) -> str:
     return format_html('<a href="{}">{}</a>', change_url(obj), text)
 
 
-def table(headers: list[str], rows: list[list], empty: str) -> str:
+def table(headers: list[str], rows: list[list], empty: str, money: tuple[int, ...] = ()) -> str:
+    """A table, its columns numbered in `money` aligned as money (admin/money.py)."""
     if not rows:
         return empty
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+
+    def cells(tag: str, row: list) -> str:
+        template = f"<{tag}{{}}>{{}}</{tag}>"
+        return format_html_join(
+            "", template, ((MONEY_ATTRS if i in money else "", c) for i, c in enumerate(row))
+        )
+
+    body = format_html_join("", "<tr>{}</tr>", ((cells("td", row),) for row in rows))
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", cells("th", headers), body
     )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 def postings_of(statements) -> dict[int, list[XeroPosting]]:
@@ -113,7 +121,7 @@ class StatementAdmin(ReadOnlyAdmin):
     def date(self, obj):
         return date_format(obj.statement_date) if obj.statement_date else "-"
 
-    @admin.display(description="amount", ordering="settlement_amount")
+    @money_column("amount", ordering="settlement_amount")
     def amount_only(self, obj):
         return "-" if obj.settlement_amount is None else f"{obj.settlement_amount:,.2f}"
 
@@ -167,7 +175,7 @@ class StatementAdmin(ReadOnlyAdmin):
             [row.order_id, money(row.sales, obj.currency), money(row.refunds, obj.currency)]
             for row in obj.orders.all()
         ]
-        return table(["order", "sales", "refunds"], rows, "-")
+        return table(["order", "sales", "refunds"], rows, "-", money=(1, 2))
 
 
 @admin.register(Payout)
@@ -217,11 +225,11 @@ class PayoutAdmin(ReadOnlyAdmin):
     def shop_code(self, obj):
         return obj.shop.code
 
-    @admin.display(description="deposit", ordering="amount")
+    @money_column("deposit", ordering="amount")
     def deposit_amount(self, obj):
         return f"{obj.amount:,.2f}"
 
-    @admin.display(description="residue")
+    @money_column("residue")
     def residue_amount(self, obj):
         return f"{self.row(obj)['residue']:,.2f}"
 
@@ -260,7 +268,9 @@ class PayoutAdmin(ReadOnlyAdmin):
             ]
             for s in statements
         ]
-        return table(["statement", "date", "state", "amount", "postings"], rows, "no statement read yet")
+        return table(
+            ["statement", "date", "state", "amount", "postings"], rows, "no statement read yet", money=(3,)
+        )
 
     @admin.display(description="open items")
     def blockers(self, obj):

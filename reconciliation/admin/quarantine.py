@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 
 from reconciliation.admin.audit import admin_link
 from reconciliation.admin.base import ReadOnlyAdmin, pretty
+from reconciliation.admin.money import money_column
 from reconciliation.finance_queue import age_words, amount_words, day_start, item_amounts
 from reconciliation.models import QuarantineItem, XeroPosting
 from reconciliation.models.quarantine import Reason
@@ -272,11 +273,11 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
         url = reverse(f"admin:{target._meta.app_label}_{target._meta.model_name}_change", args=[target.pk])
         return format_html('<a href="{}">{}</a>{}', url, obj.source_ref, why)
 
-    @admin.display(description="amount")
+    @money_column("amount")
     def amount(self, obj):
         if not hasattr(obj, "held_amount"):  # the item's own page
             obj.held_amount = item_amounts([obj]).get(obj.pk)
-        return format_html('<span style="white-space: nowrap">{}</span>', amount_words(obj.held_amount))
+        return amount_words(obj.held_amount)
 
     @admin.display(description="shop", ordering="shop__code")
     def shop_code(self, obj):

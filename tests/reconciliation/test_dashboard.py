@@ -224,3 +224,21 @@ def test_a_payouts_bank_receipt_is_its_newest_one_not_superseded(demo):
 def payout_line(payout: Payout):
     panels = [line for panel in dashboard() for line in panel.payouts]
     return next(line for line in panels if line.payout.pk == payout.pk)
+
+
+def test_money_is_right_aligned_in_tabular_figures_on_the_dashboard_and_the_payout_pages(client, demo):
+    client.force_login(staff("fiona", "Finance"))
+
+    home = client.get(reverse("admin:index")).content.decode()
+    payouts = client.get(PAYOUTS).content.decode()
+    payout = Payout.objects.get(shop=demo.shop, amount=D("265.27"))
+    page = client.get(reverse("admin:reconciliation_payout_change", args=[payout.pk])).content.decode()
+
+    assert "reconciliation/ledgersync.css" in home  # where .ls-money is defined
+    assert '<td class="ls-money">265.27 USD</td>' in home
+    # the change list's money columns, which Django renders without a class of ours
+    assert re.search(
+        r"#result_list th\.column-deposit_amount, #result_list td\.field-deposit_amount", payouts
+    )
+    assert "td.field-residue_amount" in payouts and "td.field-payment_id" not in payouts
+    assert '<td class="ls-money">265.27 USD</td>' in page  # the payout's statements table
