@@ -8,7 +8,8 @@ attaches to the month's close. Read-only, like selectors.py and dashboard.py.
   (with who dismissed and why), or not in Xero yet.
 - Open exceptions about the month's statements and payouts, or raised during the month.
 - Totals per account over the month's posted documents (by document date), read from the payloads
-  as sent: see `_entries` for the debit and credit each kind of document makes.
+  as sent, and the tax Xero adds or splits out, per tax type: see `_entries` for the debit and
+  credit each kind of document makes.
 """
 
 import calendar
@@ -26,10 +27,16 @@ from reconciliation.dashboard import payout_words
 from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.finance_queue import item_amounts
 from reconciliation.models import Payout, QuarantineItem, Shop, Statement, XeroPosting
-from reconciliation.selectors import payouts_reconciled
+from reconciliation.planning.invoice_arithmetic import line_tax
+from reconciliation.planning.types import OrgSettings
+from reconciliation.selectors import org_settings, payouts_reconciled
 
 ZERO = Decimal("0")
 GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
+# The row of a tax type in the account totals: Xero posts a taxed line's tax to the tax rate's own
+# account (VAT or GST control, sales tax payable), which the cached TaxRate does not name (Xero's
+# TaxRate has ReportTaxType, a tax-return category, but no account), so the tax is shown per tax type.
+TAX = "tax: "
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,11 @@ class AccountTotal:
         """Debit positive, credit negative."""
         return self.debit - self.credit
 
+    @property
+    def is_tax(self) -> bool:
+        """The tax of one tax type ("tax: OUTPUT2"), not an account of the chart: see `TAX`."""
+        return self.code.startswith(TAX)
+
 
 @dataclass(frozen=True)
 class ClosePack:
@@ -95,8 +107,9 @@ class ClosePack:
     payouts: list[PayoutRow]
     statements: list[StatementRow]
     exceptions: list[ExceptionRow]
-    accounts: list[AccountTotal]
+    accounts: list[AccountTotal]  # the accounts by code, then the tax per tax type
     documents: int  # posted documents the account totals are read from
+    unknown_tax: list[str]  # tax types whose tax could not be known (counted as 0 in `accounts`)
 
     @property
     def first_day(self) -> date:
@@ -156,6 +169,7 @@ def close_pack(shop: Shop, year: int, month: int) -> ClosePack:
             shop=shop, state=XeroPosting.State.POSTED, document_date__range=(first, last)
         )
     )
+    accounts, unknown_tax = account_totals_and_unknown_tax(shop, documents)
     return ClosePack(
         shop=shop,
         year=year,
@@ -164,8 +178,9 @@ def close_pack(shop: Shop, year: int, month: int) -> ClosePack:
         payouts=_payout_rows(payouts),
         statements=_statement_rows(statements),
         exceptions=_exception_rows(shop, first, last, statements, payouts),
-        accounts=account_totals(shop, documents),
+        accounts=accounts,
         documents=len(documents),
+        unknown_tax=unknown_tax,
     )
 
 
@@ -297,52 +312,112 @@ def _exception_rows(
 
 def account_totals(shop: Shop, documents: list[XeroPosting]) -> list[AccountTotal]:
     """Debit and credit per account over these posted documents, ordered by code, each account named
-    as the organisation's cached chart of accounts names it."""
-    accounts = shop.xero_connection.accounts if shop.xero_connection else []
+    as the organisation's cached chart of accounts names it; then the tax of taxed lines, one row
+    per tax type ("tax: OUTPUT2"), after the accounts. See `_entries`."""
+    return account_totals_and_unknown_tax(shop, documents)[0]
+
+
+def account_totals_and_unknown_tax(
+    shop: Shop, documents: list[XeroPosting]
+) -> tuple[list[AccountTotal], list[str]]:
+    """The account totals, and the tax types of taxed lines whose tax could not be known (no
+    TaxAmount sent and the rate not in the cached tax rates: counted as 0, and said so)."""
+    connection = shop.xero_connection
+    accounts = connection.accounts if connection else []
+    rates = {t["TaxType"]: t for t in (connection.tax_rates if connection else []) if t.get("TaxType")}
     names = {a["Code"]: a.get("Name", "") for a in accounts if a.get("Code")}
     debtors = next((a["Code"] for a in accounts if a.get("SystemAccount") == "DEBTORS" and a.get("Code")), "")
     totals: dict[str, list[Decimal]] = {}
+    unknown: set[str] = set()
+    org = org_settings(connection)
     for posting in documents:
-        for code, amount in _entries(posting, debtors):
+        for code, amount in _entries(posting, debtors, org, unknown):
             pair = totals.setdefault(code, [ZERO, ZERO])
             pair[0 if amount > 0 else 1] += abs(amount)
-    return [
-        AccountTotal(code, names.get(code, "Accounts receivable" if code == debtors else ""), d, c)
-        for code, (d, c) in sorted(totals.items())
+    rows = [
+        AccountTotal(code, _account_name(code, names, debtors, rates), d, c)
+        for code, (d, c) in sorted(totals.items(), key=lambda kv: (kv[0].startswith(TAX), kv[0]))
     ]
+    return rows, sorted(unknown)
 
 
-def _entries(posting: XeroPosting, debtors: str) -> Iterator[tuple[str, Decimal]]:
+def _account_name(code: str, names: dict[str, str], debtors: str, rates: dict[str, dict]) -> str:
+    if code.startswith(TAX):
+        rate = rates.get(code.removeprefix(TAX), {})
+        return f"{rate.get('Name', 'tax rate not in the organisation')}: the tax rate's tax account"
+    return names.get(code, "Accounts receivable" if code == debtors else "")
+
+
+def _entries(
+    posting: XeroPosting, debtors: str, org: OrgSettings | None = None, unknown: set[str] | None = None
+) -> Iterator[tuple[str, Decimal]]:
     """(account code, amount) with debits positive, credits negative, from the payload as sent.
 
     A manual journal: its lines as signed (Xero's convention). A bank transaction: RECEIVE credits
     its lines and debits the bank account, SPEND the other way round. An invoice credits its lines
     and debits receivables; a credit note the other way round; a payment into (or a refund out of)
     an account debits (credits) it against receivables. An allocation moves nothing between
-    accounts. Lines are before the tax Xero adds to Exclusive lines (as api/money.document_amount).
+    accounts.
+
+    Tax, as Xero posts it (its LineAmountTypes): an Exclusive line moves its amount to its account
+    and its tax on top, to the tax ("tax: <TaxType>"), so the document's counter side (receivables,
+    the bank) moves both; an Inclusive line's amount already holds its tax, so its account gets the
+    amount less the tax and the tax row the tax, and the counter side the amount. A line's tax is
+    its TaxAmount as sent, else Xero's own per-line calculation from the cached rate
+    (planning/invoice_arithmetic.line_tax); a rate not cached counts as 0 and its tax type is
+    added to `unknown`. NoTax lines carry no tax.
     """
     payload, kind = posting.payload or {}, posting.kind
+    unknown = set() if unknown is None else unknown
     if kind == XeroPosting.Kind.MANUAL_JOURNAL:
+        mode = payload.get("LineAmountTypes", "NoTax")  # Xero's default for manual journals
         for line in payload.get("JournalLines", []):
-            yield line["AccountCode"], Decimal(str(line["LineAmount"]))
+            amount = Decimal(str(line["LineAmount"]))
+            tax = _tax(line, amount, mode, org, unknown)
+            yield from _taxed(line, amount, tax, mode)
     elif kind == XeroPosting.Kind.BANK_TRANSACTION:
         sign = Decimal(1) if payload.get("Type", "RECEIVE").startswith("RECEIVE") else Decimal(-1)
-        yield from _lines_against(payload, -sign, payload["BankAccount"]["Code"])
+        yield from _lines_against(payload, -sign, payload["BankAccount"]["Code"], org, unknown)
     elif kind in (XeroPosting.Kind.INVOICE, XeroPosting.Kind.CREDIT_NOTE):
         sales = payload.get("Type", "ACCREC") in ("ACCREC", "ACCPAYCREDIT")
         sign = Decimal(-1) if sales else Decimal(1)
-        yield from _lines_against(payload, sign, debtors)
+        yield from _lines_against(payload, sign, debtors, org, unknown)
     elif kind == XeroPosting.Kind.PAYMENT:
         amount = Decimal(str(payload["Amount"])) * (Decimal(-1) if "CreditNote" in payload else Decimal(1))
         yield payload["Account"]["Code"], amount
         yield debtors, -amount
 
 
-def _lines_against(payload: dict, sign: Decimal, counter: str) -> Iterator[tuple[str, Decimal]]:
-    """Each line at `sign` (credit -1, debit +1), and their total the other way on `counter`."""
+def _lines_against(
+    payload: dict, sign: Decimal, counter: str, org: OrgSettings | None, unknown: set[str]
+) -> Iterator[tuple[str, Decimal]]:
+    """Each line (and its tax) at `sign` (credit -1, debit +1), and what they move together the
+    other way on `counter`."""
+    mode = payload.get("LineAmountTypes", "Exclusive")  # Xero's default for these documents
     total = ZERO
     for line in payload.get("LineItems", []):
         amount = line_amount(line)
-        total += amount
-        yield line["AccountCode"], sign * amount
+        tax = _tax(line, amount, mode, org, unknown)
+        total += amount + (tax if mode == "Exclusive" else ZERO)
+        yield from _taxed(line, sign * amount, sign * tax, mode)
     yield counter, -sign * total
+
+
+def _taxed(line: dict, amount: Decimal, tax: Decimal, mode: str) -> Iterator[tuple[str, Decimal]]:
+    """A line's amount to its account and its tax to its tax type's row (both signed as the line)."""
+    if tax == ZERO:
+        yield line["AccountCode"], amount
+        return
+    yield line["AccountCode"], amount - tax if mode == "Inclusive" else amount
+    yield TAX + line["TaxType"], tax
+
+
+def _tax(line: dict, amount: Decimal, mode: str, org: OrgSettings | None, unknown: set[str]) -> Decimal:
+    if mode not in ("Exclusive", "Inclusive") or not line.get("TaxType"):
+        return ZERO
+    if line.get("TaxAmount") not in (None, ""):
+        return Decimal(str(line["TaxAmount"]))
+    if org is None or line["TaxType"] not in org.tax_rates:
+        unknown.add(line["TaxType"])
+        return ZERO
+    return line_tax(amount, line["TaxType"], mode, org)

@@ -4,11 +4,12 @@ workbook an accountant can sum, and who may open the page."""
 
 import html
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import BytesIO
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -16,7 +17,7 @@ from reconciliation.close_pack import account_totals, close_pack
 from reconciliation.close_pack_xlsx import close_pack_xlsx
 from reconciliation.dashboard import dashboard
 from reconciliation.demo.scenario import demo_build, demo_run
-from reconciliation.models import QuarantineItem, Shop, XeroPosting
+from reconciliation.models import QuarantineItem, Shop, Statement, XeroConnection, XeroPosting
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.quarantine import quarantine_dismiss
 from tests.reconciliation.test_admin import staff
@@ -176,3 +177,136 @@ def test_staff_who_cannot_read_payouts_are_refused_in_words_and_strangers_sent_t
 
     assert refused.status_code == 403
     assert "permission to read payouts" in text(refused)
+
+
+# --- tax: what Xero adds on top of Exclusive lines, and takes out of Inclusive ones -------------
+
+GB_ACCOUNTS = [
+    {"Code": "1200", "Name": "Accounts Receivable", "SystemAccount": "DEBTORS"},
+    {"Code": "1210", "Name": "TikTok Shop clearing"},
+    {"Code": "4000", "Name": "Sales"},
+    {"Code": "6100", "Name": "TikTok fees"},
+]
+GB_RATES = [
+    {"TaxType": "OUTPUT2", "Name": "20% (VAT on Income)", "EffectiveRate": "20.0000", "Status": "ACTIVE"},
+    {"TaxType": "INPUT2", "Name": "20% (VAT on Expenses)", "EffectiveRate": "20.0000", "Status": "ACTIVE"},
+    {"TaxType": "NONE", "Name": "No VAT", "EffectiveRate": "0.0000", "Status": "ACTIVE"},
+]
+
+
+def gb_shop(code: str, line_amount_types: str) -> Shop:
+    connection = XeroConnection.objects.create(
+        name=f"UK org {code}",
+        tenant_id=f"tenant-{code}",
+        base_currency="GBP",
+        accounts=GB_ACCOUNTS,
+        tax_rates=GB_RATES,
+        settings_refreshed_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    return Shop.objects.create(
+        channel="tiktok",
+        code=code,
+        name=f"UK {line_amount_types}",
+        region="GB",
+        currency="GBP",
+        timezone="Europe/London",
+        line_amount_types=line_amount_types,
+        clearing_account="1210",
+        xero_connection=connection,
+    )
+
+
+def posted(shop: Shop, kind: str, payload: dict) -> None:
+    number = XeroPosting.objects.count()
+    XeroPosting.objects.create(
+        connection=shop.xero_connection,
+        shop=shop,
+        source_type=ContentType.objects.get_for_model(Statement),
+        source_id=10_000 + number,
+        kind=kind,
+        source_ref=f"doc {number}",
+        purpose="test",
+        lookup_reference=f"doc {number}",
+        idempotency_key=f"doc {number}",
+        payload=payload,
+        document_date=date(2026, 3, 10),
+        state=XeroPosting.State.POSTED,
+    )
+
+
+def totals(pack) -> dict[str, tuple[Decimal, Decimal]]:
+    return {a.code: (a.debit, a.credit) for a in pack.accounts}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_an_exclusive_invoices_tax_is_on_top_in_receivables_and_shown_per_tax_type():
+    shop = gb_shop("uk-ex", "Exclusive")
+    line = {"Quantity": "1", "UnitAmount": "100.00", "AccountCode": "4000", "TaxType": "OUTPUT2"}
+    posted(shop, "Invoices", {"Type": "ACCREC", "LineAmountTypes": "Exclusive", "LineItems": [line]})
+    payment = {"Amount": "120.00", "Account": {"Code": "1210"}, "Invoice": {"InvoiceNumber": "TT-1"}}
+    posted(shop, "Payments", payment)
+
+    pack = close_pack(shop, 2026, 3)
+
+    # Xero: receivables 120.00 (100.00 and the 20.00 VAT on top), sales 100.00, VAT 20.00; the
+    # payment of 120.00 clears receivables. Before tax was counted receivables showed 20.00 owed.
+    assert totals(pack) == {
+        "1200": (D("120.00"), D("120.00")),
+        "1210": (D("120.00"), D("0")),
+        "4000": (D("0"), D("100.00")),
+        "tax: OUTPUT2": (D("0"), D("20.00")),
+    }
+    assert pack.debits == pack.credits == D("240.00")
+    assert [a.is_tax for a in pack.accounts] == [False, False, False, True]  # tax after the accounts
+    assert pack.accounts[-1].name == "20% (VAT on Income): the tax rate's tax account"
+    assert pack.unknown_tax == []
+    sheet = load_workbook(BytesIO(close_pack_xlsx(pack)))["Account totals"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert rows[-1][:2] == ("tax: OUTPUT2", "20% (VAT on Income): the tax rate's tax account")
+    assert sum(D(str(r[3])) for r in rows) == sum(D(str(r[4])) for r in rows) == D("240.00")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_an_inclusive_shops_tax_is_taken_out_of_its_lines_and_shown_per_tax_type():
+    shop = gb_shop("uk-in", "Inclusive")
+    # A statement journal as planned (planning/statement_journal.py): gross lines, TaxAmount sent
+    # where the planner computed it; the fee line's tax is left for Xero (20% of 12.00 gross = 2.00).
+    journal = {
+        "LineAmountTypes": "Inclusive",
+        "JournalLines": [
+            {"LineAmount": "-120.00", "AccountCode": "4000", "TaxType": "OUTPUT2", "TaxAmount": "-20.00"},
+            {"LineAmount": "12.00", "AccountCode": "6100", "TaxType": "INPUT2"},
+            {"LineAmount": "108.00", "AccountCode": "1210", "TaxType": "NONE"},
+        ],
+    }
+    posted(shop, "ManualJournals", journal)
+    line = {"Quantity": "2", "UnitAmount": "30.00", "AccountCode": "4000", "TaxType": "OUTPUT2"}
+    posted(shop, "Invoices", {"Type": "ACCREC", "LineAmountTypes": "Inclusive", "LineItems": [line]})
+
+    pack = close_pack(shop, 2026, 3)
+
+    # Sales net of VAT (100.00 + 50.00), fees net of VAT (10.00); receivables the gross 60.00.
+    assert totals(pack) == {
+        "1200": (D("60.00"), D("0")),
+        "1210": (D("108.00"), D("0")),
+        "4000": (D("0"), D("150.00")),
+        "6100": (D("10.00"), D("0")),
+        "tax: INPUT2": (D("2.00"), D("0")),
+        "tax: OUTPUT2": (D("0"), D("30.00")),
+    }
+    assert pack.debits == pack.credits == D("180.00")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_tax_type_without_a_cached_rate_is_counted_as_nothing_and_named(client):
+    shop = gb_shop("uk-new", "Exclusive")
+    line = {"Quantity": "1", "UnitAmount": "50.00", "AccountCode": "4000", "TaxType": "NEWRATE"}
+    posted(shop, "Invoices", {"Type": "ACCREC", "LineAmountTypes": "Exclusive", "LineItems": [line]})
+
+    pack = close_pack(shop, 2026, 3)
+
+    assert pack.unknown_tax == ["NEWRATE"]
+    assert totals(pack) == {"1200": (D("50.00"), D("0")), "4000": (D("0"), D("50.00"))}
+    client.force_login(staff("fiona", "Finance"))
+    page = text(client.get(PAGE, {"shop": shop.pk, "month": "2026-03"}))
+    assert "Tax not known for tax type NEWRATE" in page
