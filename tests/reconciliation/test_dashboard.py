@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -224,6 +226,31 @@ def test_a_payouts_bank_receipt_is_its_newest_one_not_superseded(demo):
 def payout_line(payout: Payout):
     panels = [line for panel in dashboard() for line in panel.payouts]
     return next(line for line in panels if line.payout.pk == payout.pk)
+
+
+def test_the_admin_home_lists_your_own_recent_actions_below_the_dashboard(client, demo):
+    fiona, other = staff("fiona", "Finance"), staff("otto", "Operations")
+    shop_type = ContentType.objects.get_for_model(demo.shop)
+    for user, message in ((fiona, "fiona's change"), (other, "otto's change")):
+        LogEntry.objects.create(
+            user=user,
+            content_type=shop_type,
+            object_id=str(demo.shop.pk),
+            object_repr=message,
+            action_flag=CHANGE,
+        )
+    client.force_login(fiona)
+
+    response = client.get(reverse("admin:index"))
+    page, body = text(response), response.content.decode()
+
+    assert "Your recent actions" in page and "changed fiona's change Shop" in page
+    assert "otto's change" not in page
+    assert reverse("admin:reconciliation_shop_change", args=[demo.shop.pk]) in body
+    assert page.index("Payouts of the last 30 days") < page.index("Your recent actions")
+    assert 'id="recent-actions-module"' not in body  # Django's sidebar box is not drawn as well
+    client.force_login(other)
+    assert "fiona's change" not in text(client.get(reverse("admin:index")))
 
 
 def test_money_is_right_aligned_in_tabular_figures_on_the_dashboard_and_the_payout_pages(client, demo):
