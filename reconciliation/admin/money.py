@@ -40,7 +40,8 @@ def money_columns_style(model_admin, list_display) -> SafeString:
     ]
     if not names:
         return mark_safe("")
+    # .field-<name>, not td.field-<name>: a row's link column is a <th> (list_display_links)
     selectors = format_html_join(
-        ", ", "#result_list th.column-{0}, #result_list td.field-{0}", ((name,) for name in names)
+        ", ", "#result_list .column-{0}, #result_list .field-{0}", ((name,) for name in names)
     )
     return format_html("<style>{} {{ {} }}</style>", selectors, MONEY_STYLE)
