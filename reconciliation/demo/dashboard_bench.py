@@ -65,6 +65,8 @@ def dashboard_bench(count: int, write: Callable[[str], None]) -> None:
     with CaptureQueriesContext(connection) as queries:
         panels = dashboard()
     write(f"dashboard(): {time.perf_counter() - started:.2f} s, {len(queries)} queries, {len(panels)} shops")
+    slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
+    write(f"  slowest query {float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:90]}...")
     user = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
         "bench-admin", password="x"
     )
