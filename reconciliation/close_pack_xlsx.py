@@ -25,6 +25,7 @@ STATEMENTS = ["Statement", "Date", "Currency", "Settlement", "Payout", "Status",
 STATEMENTS += ["Dismissed by", "Dismissed at", "Why"]
 EXCEPTIONS = ["Item", "Raised", "Reason", "Code", "What is held", "Currency", "Amount", "Message"]
 ACCOUNTS = ["Account code", "Account name", "Currency", "Debit", "Credit", "Net (debit - credit)"]
+UNKNOWN_TAX = "the rate is not in the organisation's cached tax rates: counted as 0 above"
 
 
 def close_pack_xlsx(pack: ClosePack) -> bytes:
@@ -37,7 +38,8 @@ def close_pack_xlsx(pack: ClosePack) -> bytes:
         book,
         "Account totals",
         ACCOUNTS,
-        [[a.code, a.name, pack.currency, a.debit, a.credit, a.net] for a in pack.accounts],
+        [[a.code, a.name, pack.currency, a.debit, a.credit, a.net] for a in pack.accounts]
+        + [[f"tax not known: {t}", UNKNOWN_TAX, pack.currency, None, None, None] for t in pack.unknown_tax],
     )
     out = BytesIO()
     book.save(out)

@@ -307,6 +307,13 @@ def test_a_tax_type_without_a_cached_rate_is_counted_as_nothing_and_named(client
 
     assert pack.unknown_tax == ["NEWRATE"]
     assert totals(pack) == {"1200": (D("50.00"), D("0")), "4000": (D("0"), D("50.00"))}
+    sheet = load_workbook(BytesIO(close_pack_xlsx(pack)))["Account totals"]
+    assert list(sheet.iter_rows(min_row=2, values_only=True))[-1][:4] == (
+        "tax not known: NEWRATE",
+        "the rate is not in the organisation's cached tax rates: counted as 0 above",
+        "GBP",
+        None,
+    )
     client.force_login(staff("fiona", "Finance"))
     page = text(client.get(PAGE, {"shop": shop.pk, "month": "2026-03"}))
     assert "Tax not known for tax type NEWRATE" in page
