@@ -43,6 +43,9 @@ def payout_words(payout: Payout, row: dict) -> str:
         return f"not paid yet (TikTok: {payout.status})"
     if row["residue"] != 0:
         return f"residue {row['residue']:,.2f}"
+    if row.get("draft_statements"):
+        # Xero keeps a draft out of the ledger: clearing holds the receipt without the journal
+        return f"waiting for {plural(row['draft_statements'], 'draft journal')} to be approved in Xero"
     receive = row["receive_posting"]
     if receive is None:
         return "residue 0.00, bank receipt not planned yet"

@@ -245,6 +245,12 @@ def payout_reconciliation(shop: Shop) -> list[dict]:
     return list(payouts_reconciled(payouts).values())
 
 
+def drafts_pending() -> Q:
+    """Postings Xero holds as a draft: finance sent them "as draft" and the latest element read
+    from Xero (services/drafts.py re-reads them on each sync) still says DRAFT."""
+    return Q(state=XeroPosting.State.POSTED, xero_response__Status="DRAFT")
+
+
 def payouts_reconciled(payouts) -> dict[int, dict]:
     """Per payout (by id, in the order given): the deposit (in `currency`), what its statements say,
     what we posted through clearing (journals; in posting mode "order invoices" also the payments),
@@ -281,14 +287,30 @@ def payouts_reconciled(payouts) -> dict[int, dict]:
         .distinct()
     )
     receives = {posting.source_id: posting for posting in _receives([p.pk for p in payouts])}
-    return {
-        payout.pk: _reconciled(
-            payout,
-            statements.get((payout.shop_id, payout.payment_id), []),
-            through_clearing,
-            receives,
-            refused,
+    # a statement whose journal finance sent as a draft is not in Xero's ledger until approved there
+    drafts = set(
+        XeroPosting.objects.filter(
+            drafts_pending(),
+            source_type=ContentType.objects.get_for_model(Statement),
+            source_id__in=list(shop_of),
         )
+        .order_by()
+        .values_list("source_id", flat=True)
+        .distinct()
+    )
+    return {
+        payout.pk: {
+            **_reconciled(
+                payout,
+                statements.get((payout.shop_id, payout.payment_id), []),
+                through_clearing,
+                receives,
+                refused,
+            ),
+            "draft_statements": sum(
+                1 for s in statements.get((payout.shop_id, payout.payment_id), []) if s.pk in drafts
+            ),
+        }
         for payout in payouts
     }
 

@@ -13,19 +13,13 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Q
-
 from reconciliation.models import XeroConnection, XeroPosting
+from reconciliation.selectors import drafts_pending
 from reconciliation.services.xero_access import xero_client
 
 log = logging.getLogger(__name__)
 
 DRAFT = "DRAFT"
-
-
-def drafts_pending() -> Q:
-    """Postings Xero holds as a draft (their latest element read from Xero says DRAFT)."""
-    return Q(state=XeroPosting.State.POSTED, xero_response__Status=DRAFT)
 
 
 def drafts_check(*, connection: XeroConnection) -> tuple[int, int]:

@@ -4,7 +4,9 @@ sync re-reads the drafts and records Xero's latest answer (services/drafts.py)."
 import pytest
 from django_q.tasks import async_task
 
-from reconciliation.models import SyncRun, XeroPosting
+from reconciliation.dashboard import payout_words
+from reconciliation.models import Payout, SyncRun, XeroPosting
+from reconciliation.selectors import payouts_reconciled
 from reconciliation.services.drafts import drafts_check
 from tests.reconciliation.test_finance_queue import locked_world
 from tests.reconciliation.test_honest_actions import act, member
@@ -60,3 +62,21 @@ def test_xero_unreachable_leaves_the_drafts_to_the_next_sync(client, monkeypatch
     assert world.xero.faults.injected == {"server_error": 4}  # the lookup was tried, and failed
     assert posting.xero_response["Status"] == "DRAFT"
     assert SyncRun.objects.latest("started_at").status == SyncRun.Status.DONE
+
+
+def test_a_payout_whose_journal_is_a_draft_waits_for_its_approval_in_xero(client, monkeypatch):
+    world, _ = drafted(client, monkeypatch)
+    async_task("reconciliation.tasks.send_due_postings")  # the payout's RECEIVE follows the journal
+    payout = Payout.objects.get()
+    row = payouts_reconciled([payout])[payout.pk]
+    assert row["residue"] == 0 and row["draft_statements"] == 1
+    assert payout_words(payout, row) == "waiting for 1 draft journal to be approved in Xero"
+
+    (journal,) = world.xero.state.manual_journals
+    journal["Status"] = "POSTED"
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+
+    row = payouts_reconciled([payout])[payout.pk]
+    assert row["draft_statements"] == 0
+    # the draft no longer stands in the way; what is left is the receipt Xero locked out too
+    assert payout_words(payout, row) == "residue 0.00, bank receipt held (quarantined)"
