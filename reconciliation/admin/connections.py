@@ -455,17 +455,23 @@ def _tiktok_grant_load(data: dict) -> tuple[tiktok_connect.TikTokGrant, Shop]:
 
 # -- plumbing -----------------------------------------------------------------------------------
 def _keep(request: HttpRequest, key: str, provider: str, **data) -> None:
-    """Park `data` in the session, encrypted (it holds a secret or tokens), for MAX_AGE seconds."""
-    request.session[key] = {"provider": provider, "at": time.time(), "data": encrypt(json.dumps(data))}
+    """Park `data` in the session, encrypted (it holds a secret or tokens), for MAX_AGE seconds.
+    One slot per provider: a TikTok authorisation started in another tab leaves a Xero connection
+    under way alone."""
+    request.session[_slot(key, provider)] = {"at": time.time(), "data": encrypt(json.dumps(data))}
+
+
+def _slot(key: str, provider: str) -> str:
+    return f"{key}_{provider}"
 
 
 def _peek(request: HttpRequest, key: str, provider: str) -> dict | None:
-    held = request.session.get(key)
-    if not held or held.get("provider") != provider:
+    held = request.session.get(_slot(key, provider))
+    if not held:
         messages.error(request, "Nothing is waiting to be connected: start again from this page.")
         return None
     if time.time() - held["at"] > MAX_AGE:
-        request.session.pop(key, None)
+        request.session.pop(_slot(key, provider), None)
         messages.error(
             request, f"That took more than {MAX_AGE // 60} minutes: start again. Nothing was changed."
         )
@@ -474,9 +480,10 @@ def _peek(request: HttpRequest, key: str, provider: str) -> dict | None:
 
 
 def _take(request: HttpRequest, key: str, provider: str, state: str | None = None) -> dict | None:
-    """Like _peek, and removed from the session (used once); with `state`, it must match."""
+    """Like _peek, and removed from the session (used once); with `state`, it must match. An answer
+    with another state leaves the waiting one alone: anyone can send a browser to the callback
+    with a made-up state, and that must not cancel the connection the user started."""
     data = _peek(request, key, provider)
-    request.session.pop(key, None)
     if (
         data is not None
         and state is not None
@@ -487,6 +494,7 @@ def _take(request: HttpRequest, key: str, provider: str, state: str | None = Non
             "That answer does not belong to the connection started here (state mismatch): start again.",
         )
         return None
+    request.session.pop(_slot(key, provider), None)
     return data
 
 
