@@ -11,10 +11,12 @@ Secrets are never shown back: the page says whether a token is held and until wh
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
 from datetime import datetime
+from urllib.parse import quote, quote_plus
 
 from django import forms
 from django.conf import settings
@@ -183,7 +185,7 @@ def _xero_custom(request, client_id: str, secret: str, reconnect: XeroConnection
     try:
         grant = xero_connect.xero_grant_custom(client_id=client_id, client_secret=secret)
     except ConnectorError as exc:
-        messages.error(request, f"Xero refused the custom connection: {exc}")
+        messages.error(request, f"Xero refused the custom connection: {_said(exc, secret, user=client_id)}")
         return _back(request)
     return _xero_chosen(request, grant, reconnect)
 
@@ -206,7 +208,8 @@ def xero_callback_view(request: HttpRequest) -> HttpResponse:
             redirect_uri=pending["redirect_uri"],
         )
     except (ConnectorError, ValidationError) as exc:
-        messages.error(request, f"Xero did not connect: {_said(exc)}. Nothing was changed.")
+        said = _said(exc, pending["client_secret"], request.GET.get("code", ""), user=pending["client_id"])
+        messages.error(request, f"Xero did not connect: {said}. Nothing was changed.")
         return _back(request)
     return _xero_chosen(request, grant, reconnect)
 
@@ -367,7 +370,8 @@ def tiktok_callback_view(request: HttpRequest) -> HttpResponse:
             shop=shop, app_key=pending["app_key"], app_secret=pending["app_secret"], code=code
         )
     except (ConnectorError, ValidationError) as exc:
-        messages.error(request, f"TikTok did not authorise {shop.code}: {_said(exc)}. Nothing was changed.")
+        said = _said(exc, pending["app_secret"], code)
+        messages.error(request, f"TikTok did not authorise {shop.code}: {said}. Nothing was changed.")
         return _back(request)
     held = getattr(shop, "connection", None)
     same = [s for s in grant.shops if held is not None and s.get("id") == held.external_shop_id]
@@ -502,8 +506,17 @@ def _provider_error(error: str) -> str:
     return "you cancelled on the provider's page" if error == "access_denied" else error
 
 
-def _said(exc: Exception) -> str:
-    return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+def _said(exc: Exception, *secret: str, user: str = "") -> str:
+    """The error in words, with every `secret` cut out, also URL-encoded and in a Basic header
+    with `user`: a provider, or a gateway in front of it, may echo the request in its error page."""
+    text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    forms: set[str] = set()
+    for value in filter(None, secret):
+        forms |= {value, quote(value, safe=""), quote_plus(value)}
+        forms.add(base64.b64encode(f"{user}:{value}".encode()).decode())
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "[redacted]")
+    return text
 
 
 def _may(check, user) -> bool:

@@ -10,6 +10,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
@@ -341,6 +342,52 @@ def test_no_secret_or_token_is_in_the_session_pages_messages_or_logs(operator, x
     shown += " ".join(str(row) for row in XeroAttempt.objects.values())
     for secret in (SECRET, connection.access_token, connection.refresh_token):
         assert secret not in shown
+
+
+def test_a_refused_token_exchange_does_not_echo_the_secret_or_the_code(operator, xero):
+    """Some gateways echo the request in their error page; LedgerSync must not pass it on."""
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/connect/token":
+            return httpx.Response(
+                400, text=f"bad request: {request.headers['Authorization']} {request.content.decode()}"
+            )
+        return xero.transport.handle_request(request)
+
+    callback = local(browse(xero, start(operator)))
+    transports.install("xero", CONNECT_KEY, httpx.MockTransport(echo))
+    import base64
+
+    basic = base64.b64encode(f"app-1:{SECRET}".encode()).decode()
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+
+    response = operator.get(callback, follow=True)
+
+    text = " ".join(said(response)) + response.content.decode()
+    assert "Xero did not connect" in text
+    for secret in (SECRET, basic, code):
+        assert secret not in text and secret not in raw_sessions()
+
+
+def test_a_refused_tiktok_token_call_does_not_echo_the_app_secret(operator, tiktok, gb_shop):
+    def echo(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v2/token/get":
+            params = dict(request.url.params)
+            body = {"code": 36004004, "message": f"invalid app_secret {params['app_secret']}", "data": None}
+            return httpx.Response(400, json=body)
+        return tiktok.transport.handle_request(request)
+
+    started = operator.post(
+        reverse("admin:connections_tiktok_authorise", args=[gb_shop.pk]),
+        {"app_key": tiktok.app_key, "app_secret": "typed-secret-xyz", "service_id": tiktok.service_id},
+    )
+    callback = local(browse(tiktok, started["Location"]))
+    transports.install("tiktok", gb_shop.code, httpx.MockTransport(echo))
+
+    response = operator.get(callback, follow=True)
+
+    text = " ".join(said(response))
+    assert "TikTok did not authorise" in text and "typed-secret-xyz" not in text
 
 
 # -- providers failing -----------------------------------------------------------------------------
