@@ -23,6 +23,7 @@ from reconciliation import transports
 from reconciliation.admin import connections as views
 from reconciliation.demo.scenario import sandbox_shop_connection, sandbox_xero_connection
 from reconciliation.models import (
+    Payout,
     QuarantineItem,
     Shop,
     ShopConnection,
@@ -320,6 +321,19 @@ def test_an_amazon_shop_cannot_be_authorised_at_tiktok(operator, tiktok):
     assert operator.get(url).status_code == 404
     assert operator.post(url, {"app_key": "k", "app_secret": "s", "service_id": "x"}).status_code == 404
     assert operator.post(reverse("admin:connections_tiktok_disconnect", args=[amazon.pk])).status_code == 404
+
+
+def test_a_shop_holding_payouts_is_not_re_authorised_for_another_tiktok_shop(operator, tiktok, gb_shop):
+    """Payouts (and orders) are the TikTok shop's money as much as statements are."""
+    sandbox_shop_connection(gb_shop, tiktok, external_shop_id="7490000000000000099")
+    Payout.objects.create(
+        shop=gb_shop, payment_id="p-1", amount="10.00", currency="GBP", status="PAID", content_hash="h"
+    )
+
+    response = tiktok_authorise(operator, tiktok, gb_shop)
+
+    assert any("already holds" in m and "7490000000000000099" in m for m in said(response)), said(response)
+    assert ShopConnection.objects.get().external_shop_id == "7490000000000000099"
 
 
 # -- secrets --------------------------------------------------------------------------------------
