@@ -125,10 +125,11 @@ def _answer_fields(attempt: Attempt) -> dict:
     }
 
 
-def access_token(connection_id: int) -> str:
+def access_token(connection_id: int, *, pause: bool = True) -> str:
     """A valid access token. Xero rotates the refresh token on every refresh, so two workers
     refreshing at once would lose the connection: the row lock makes the second one wait and then
-    use the token the first one stored."""
+    use the token the first one stored. A refused refresh pauses the connection (and tells the
+    administrators), unless `pause` is False: a disconnect under way gives it up anyway."""
     connection = XeroConnection.objects.get(pk=connection_id)
     if connection.status == XeroConnection.Status.DISCONNECTED:
         # Its tokens were given up on purpose: no call, and no pause (that would hide the choice).
@@ -152,7 +153,7 @@ def access_token(connection_id: int) -> str:
             connection.access_token_expires_at = tokens.expires_at
             connection.save(update_fields=["access_token", "refresh_token", "access_token_expires_at"])
     except ConnectorError as exc:
-        if exc.kind == ErrorKind.AUTH:
+        if exc.kind == ErrorKind.AUTH and pause:
             connection_pause(connection_id, reason=f"token refresh refused: {exc}")
         raise
     finally:

@@ -229,7 +229,7 @@ def _xero_forget(connection: XeroConnection) -> str:
         return "It held no tokens."
     transport = transports.transport_for("xero", connection.tenant_id)
     try:
-        token = access_token(connection.pk)
+        token = access_token(connection.pk, pause=False)  # a refusal is no alert: it is going
         for tenant in auth.connections(
             access_token=token, transport=transport, api_url=settings.XERO_API_URL
         ):

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.xero.sandbox import XeroSandbox
@@ -474,6 +475,28 @@ def test_a_disconnect_whose_token_xero_no_longer_accepts_disconnects_here_and_sa
     connection.refresh_from_db()
     assert connection.status == XeroConnection.Status.DISCONNECTED and not connection.refresh_token
     assert any("no longer accepted its tokens" in m for m in said(response))
+
+
+def test_disconnecting_a_connection_xero_already_revoked_sends_no_paused_alert(
+    operator, xero, django_capture_on_commit_callbacks
+):
+    """A deliberate disconnect is never turned into a 'needs to be reconnected' alert, even when
+    the refresh it needs first is refused."""
+    User.objects.create_superuser("root", email="root@example.com", password="x")
+    connection = sandbox_xero_connection(xero, name="Books")
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        refresh_token="revoked", access_token_expires_at=timezone.now()
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.post(
+            reverse("admin:connections_xero_disconnect", args=[connection.pk]), follow=True
+        )
+
+    connection.refresh_from_db()
+    assert connection.status == XeroConnection.Status.DISCONNECTED
+    assert any("disconnected" in m for m in said(response))
+    assert not [m.subject for m in mail.outbox if "reconnected" in m.subject]
 
 
 def test_a_tiktok_token_refusal_or_no_authorised_shop_changes_nothing(operator, tiktok, gb_shop):
