@@ -547,6 +547,21 @@ def test_a_shop_whose_xero_connection_is_disconnected_syncs_and_its_postings_wai
 
 
 @pytest_world
+def test_a_shop_whose_xero_connection_was_disconnected_before_any_read_is_no_authorisation_alert():
+    """Without the organisation's settings the sync cannot plan and fails, saying why; the
+    disconnect was someone's choice, so no 'shop needs to be authorised again' email goes out."""
+    User.objects.create_superuser("root", email="root@example.com", password="x")
+    world = build_world(days=1)
+    xero_disconnect(user=User.objects.get(username="root"), connection=world.shop.xero_connection)
+
+    run = sync.shop_sync(shop=world.shop, until=datetime.now(UTC))
+
+    assert run.status == SyncRun.Status.FAILED and "is disconnected" in run.error
+    assert not mail.outbox
+    assert XeroConnection.objects.get().status == XeroConnection.Status.DISCONNECTED
+
+
+@pytest_world
 def test_a_disconnected_tiktok_shop_fails_its_sync_clearly_and_the_administrators_hear_once():
     User.objects.create_superuser("root", email="root@example.com", password="x")
     world = build_world(days=1)
