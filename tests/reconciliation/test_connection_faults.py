@@ -134,7 +134,7 @@ def test_a_state_from_another_users_session_is_refused_and_its_code_never_used(c
     assert any("state mismatch" in m for m in said(forged))
     assert not XeroConnection.objects.exists()
     code = parse_qs(urlsplit(victim_callback).query)["code"][0]
-    assert xero.tokens.exchange_code(code, "http://testserver" + CALLBACK)  # never spent
+    assert xero.tokens.exchange_code(code, "http://testserver" + CALLBACK, "app-1")  # never spent
 
 
 def test_a_callback_after_fifteen_minutes_is_refused(operator, xero, monkeypatch):
@@ -214,6 +214,60 @@ def test_a_forged_callback_with_a_wrong_state_does_not_cancel_the_real_one(opera
     done = operator.get(callback, follow=True)
 
     assert any(": connected" in m for m in said(done)), said(done)
+
+
+def test_a_code_older_than_xeros_five_minutes_is_refused_and_nothing_changes(operator):
+    now = [datetime.now(UTC)]
+    xero = XeroSandbox.demo(clock=lambda: now[0])
+    transports.install("xero", CONNECT_KEY, xero.transport)
+    callback = local(browse(xero, start(operator)))
+    now[0] += timedelta(minutes=6)  # inside LedgerSync's 15 minutes, past Xero's 5
+
+    response = operator.get(callback, follow=True)
+
+    assert any("Xero did not connect" in m and "invalid_grant" in m for m in said(response)), said(response)
+    assert not XeroConnection.objects.exists()
+
+
+def test_a_code_is_only_swapped_by_the_app_it_was_issued_to(xero):
+    code = xero.tokens.issue_code(redirect_uri="https://x/cb", scope="offline_access", client_id="app-1")
+    assert xero.tokens.exchange_code(code, "https://x/cb", "app-2") is None
+    code = xero.tokens.issue_code(redirect_uri="https://x/cb", scope="offline_access", client_id="app-1")
+    assert xero.tokens.exchange_code(code, "https://x/cb", "app-1")
+
+
+def test_posts_without_the_csrf_token_are_refused(xero, tiktok, gb_shop):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff("olive", "Operations"))
+    connection = sandbox_xero_connection(xero, name="Books")
+    sandbox_shop_connection(gb_shop, tiktok, external_shop_id="7490000000000000001")
+
+    for url in (
+        reverse("admin:connections_xero_connect"),
+        reverse("admin:connections_xero_pick"),
+        reverse("admin:connections_xero_disconnect", args=[connection.pk]),
+        reverse("admin:connections_tiktok_authorise", args=[gb_shop.pk]),
+        reverse("admin:connections_tiktok_pick"),
+        reverse("admin:connections_tiktok_disconnect", args=[gb_shop.pk]),
+    ):
+        assert browser.post(url, {**FORM, "choice": xero.tenant_id}).status_code == 403, url
+
+    assert XeroConnection.objects.get().status == XeroConnection.Status.ACTIVE
+    assert ShopConnection.objects.get().access_token and xero.tenant_id not in xero.disconnected
+
+
+def test_names_from_the_providers_are_escaped(operator, xero):
+    other = with_two_organisations(xero)
+    other.org.Name = "<script>alert(1)</script>"
+
+    picking = operator.get(local(browse(xero, start(operator))), follow=True)
+    done = operator.post(reverse("admin:connections_xero_pick"), {"choice": other.tenant_id}, follow=True)
+
+    for page in (picking, done):
+        assert b"<script>alert(1)</script>" not in page.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in picking.content
 
 
 # -- permissions ----------------------------------------------------------------------------------
@@ -423,7 +477,7 @@ def test_the_token_endpoint_failing_during_the_callback_changes_nothing(operator
 def test_a_code_xero_refuses_changes_nothing(operator, xero):
     callback = local(browse(xero, start(operator)))
     code = parse_qs(urlsplit(callback).query)["code"][0]
-    xero.tokens.exchange_code(code, "http://testserver" + CALLBACK)  # spent elsewhere
+    xero.tokens.exchange_code(code, "http://testserver" + CALLBACK, "app-1")  # spent elsewhere
 
     response = operator.get(callback, follow=True)
 
