@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,6 +37,9 @@ from reconciliation.models import (
 from reconciliation.models.quarantine import Reason
 from reconciliation.services import sync
 from reconciliation.services.organisation import organisation_refresh
+from reconciliation.services.posting import connection_resume
+from reconciliation.services.quarantine import quarantine_retry
+from reconciliation.services.xero_access import connection_pause
 from reconciliation.services.xero_connect import CONNECT_KEY, xero_disconnect
 from reconciliation.tasks import send_due_postings
 from tests.reconciliation.test_connections import (
@@ -628,6 +632,29 @@ def test_a_disconnected_tiktok_shop_fails_its_sync_clearly_and_the_administrator
     assert first.status == second.status == SyncRun.Status.FAILED
     assert "authorise it on the Connections page" in first.error
     assert len([m for m in mail.outbox if "authorised again" in m.subject]) == 1
+
+
+def test_retrying_a_connection_item_after_a_disconnect_does_not_bring_the_connection_back(xero):
+    """Paused, then disconnected on purpose: Finance retrying its open 'connection needs
+    attention' item must not mark it active again (it holds no credentials; the next send would
+    call Xero with empty ones, be refused, pause it and alert everyone)."""
+    connection = sandbox_xero_connection(xero, name="Books")
+    shop = Shop.objects.create(
+        channel="tiktok", code="tt-gb", name="GB", region="GB", currency="GBP", clearing_account="1210",
+        xero_connection=connection,
+    )  # fmt: skip
+    connection_pause(connection.pk, reason="token refresh refused: invalid_grant")
+    item = QuarantineItem.objects.create(shop=shop, reason=Reason.AUTH, details={"messages": ["x"]})
+    xero_disconnect(user=staff("olive", "Operations"), connection=connection)
+
+    with pytest.raises(ValidationError, match="Connections page"):
+        quarantine_retry(item=item, user=staff("fin", "Finance"))
+
+    assert XeroConnection.objects.get().status == XeroConnection.Status.DISCONNECTED
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.Status.OPEN
+    connection_resume(connection=connection)  # whoever else calls it
+    assert XeroConnection.objects.get().status == XeroConnection.Status.DISCONNECTED
 
 
 # -- redirects --------------------------------------------------------------------------------------
