@@ -425,7 +425,8 @@ def tiktok_disconnect_view(request: HttpRequest, shop_pk: int) -> HttpResponse:
     consequences = [
         "Its TikTok tokens are forgotten here; its syncs stop until it is authorised again.",
         "Statements, orders and postings already read are kept.",
-        "Its TikTok shop id stays: a new authorisation must be for the same TikTok shop.",
+        "Its TikTok shop id stays: once it holds statements, payouts or orders, a new authorisation "
+        "must be for the same TikTok shop.",
         "TikTok has no call to revoke an app: the seller removes it in Seller Center.",
     ]
     return _page(request, "confirm.html", f"Disconnect {shop.code} from TikTok?", consequences=consequences,
