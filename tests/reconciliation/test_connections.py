@@ -101,7 +101,7 @@ def test_an_operator_connects_a_xero_organisation_through_the_consent_page(opera
     ).content.decode()
     for secret in (connection.refresh_token, connection.access_token, "app-secret-1"):
         assert secret not in page and secret not in change
-    assert not [key for key in operator.session.keys() if key.startswith("ls_connect")]
+    assert not [key for key, _ in operator.session.items() if key.startswith("ls_connect")]
 
 
 def test_the_redirect_asks_for_the_configured_scopes_and_sends_the_callback_uri(operator, xero, settings):
