@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation import transports
 from reconciliation.admin import connections as views
@@ -58,38 +57,6 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "app-secret-1"
 FORM = {"kind": "standard", "client_id": "app-1", "client_secret": SECRET}
-
-
-@pytest.fixture
-def operator(client):
-    client.force_login(staff("olive", "Operations"))
-    return client
-
-
-@pytest.fixture
-def xero():
-    sandbox = XeroSandbox.demo(base_currency="GBP")
-    transports.install("xero", CONNECT_KEY, sandbox.transport)
-    transports.install("xero", sandbox.tenant_id, sandbox.transport)
-    return sandbox
-
-
-@pytest.fixture
-def tiktok(settings):
-    sandbox = TikTokSandbox()
-    sandbox.add_shop("cipher-gb", "7490000000000000001", "Pens GB", "GB", "GBP")
-    sandbox.registered_redirect = "http://testserver" + TIKTOK_CALLBACK
-    settings.TIKTOK_SERVICE_ID = sandbox.service_id
-    return sandbox
-
-
-@pytest.fixture
-def gb_shop(tiktok):
-    shop = Shop.objects.create(
-        channel="tiktok", code="tt-gb", name="Pens", region="GB", currency="GBP", clearing_account="1210"
-    )
-    transports.install("tiktok", shop.code, tiktok.transport)
-    return shop
 
 
 def start(client) -> str:
@@ -634,17 +601,15 @@ def test_a_disconnected_tiktok_shop_fails_its_sync_clearly_and_the_administrator
     assert len([m for m in mail.outbox if "authorised again" in m.subject]) == 1
 
 
-def test_retrying_a_connection_item_after_a_disconnect_does_not_bring_the_connection_back(xero):
+def test_retrying_a_connection_item_after_a_disconnect_does_not_bring_the_connection_back(xero, gb_shop):
     """Paused, then disconnected on purpose: Finance retrying its open 'connection needs
     attention' item must not mark it active again (it holds no credentials; the next send would
     call Xero with empty ones, be refused, pause it and alert everyone)."""
     connection = sandbox_xero_connection(xero, name="Books")
-    shop = Shop.objects.create(
-        channel="tiktok", code="tt-gb", name="GB", region="GB", currency="GBP", clearing_account="1210",
-        xero_connection=connection,
-    )  # fmt: skip
-    connection_pause(connection.pk, reason="token refresh refused: invalid_grant")
-    item = QuarantineItem.objects.create(shop=shop, reason=Reason.AUTH, details={"messages": ["x"]})
+    gb_shop.xero_connection = connection
+    gb_shop.save(update_fields=["xero_connection"])
+    connection_pause(connection.pk, reason="refused")
+    item = QuarantineItem.objects.create(shop=gb_shop, reason=Reason.AUTH, details={"messages": ["x"]})
     xero_disconnect(user=staff("olive", "Operations"), connection=connection)
 
     with pytest.raises(ValidationError, match="Connections page"):
