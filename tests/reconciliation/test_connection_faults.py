@@ -430,6 +430,17 @@ def test_a_refused_tiktok_token_call_does_not_echo_the_app_secret(operator, tikt
     assert "TikTok did not authorise" in text and "typed-secret-xyz" not in text
 
 
+def test_a_form_sent_back_with_an_error_does_not_carry_the_typed_secret(operator, tiktok, gb_shop):
+    xero_form = operator.post(reverse("admin:connections_xero_connect"), {**FORM, "client_id": ""})
+    tiktok_form = operator.post(
+        reverse("admin:connections_tiktok_authorise", args=[gb_shop.pk]),
+        {"app_key": "", "app_secret": "typed-secret-xyz", "service_id": tiktok.service_id},
+    )
+    assert xero_form.status_code == tiktok_form.status_code == 200
+    assert SECRET not in xero_form.content.decode()
+    assert "typed-secret-xyz" not in tiktok_form.content.decode()
+
+
 # -- providers failing -----------------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["server_error", "timeout_before_write"])
 def test_the_token_endpoint_failing_during_the_callback_changes_nothing(operator, xero, fault):
@@ -443,6 +454,19 @@ def test_the_token_endpoint_failing_during_the_callback_changes_nothing(operator
         not XeroConnection.objects.exists()
         and operator.session.get(views._slot(views.PENDING, "xero")) is None
     )
+
+
+def test_a_grant_without_a_refresh_token_is_refused_not_saved_to_break_in_30_minutes(
+    operator, xero, settings
+):
+    """Scopes without offline_access give a 30-minute access token and no refresh token: saved, it
+    would pass for a custom connection and fail (paused, alert) at its first refresh."""
+    settings.XERO_SCOPES = "accounting.transactions accounting.settings"
+
+    response = operator.get(local(browse(xero, start(operator))), follow=True)
+
+    assert any("offline_access" in m and "Nothing was changed" in m for m in said(response)), said(response)
+    assert not XeroConnection.objects.exists()
 
 
 def test_a_code_xero_refuses_changes_nothing(operator, xero):
