@@ -384,6 +384,23 @@ def test_no_secret_or_token_is_in_the_session_pages_messages_or_logs(operator, x
         assert secret not in shown
 
 
+def test_no_tiktok_secret_or_token_is_in_the_session_pages_or_logs(operator, tiktok, gb_shop, caplog):
+    """TikTok's token call carries the app secret in its query string: httpx logs URLs at INFO."""
+    caplog.set_level(logging.DEBUG)
+    tiktok.add_shop("cipher-gb-2", "7490000000000000002", "Pens GB outlet", "GB", "GBP")
+    picking = tiktok_authorise(operator, tiktok, gb_shop)
+    parked = raw_sessions()
+
+    done = operator.post(
+        reverse("admin:connections_tiktok_pick"), {"choice": "7490000000000000002"}, follow=True
+    )
+
+    shown = picking.content.decode() + done.content.decode() + parked + raw_sessions() + caplog.text
+    for secret in (tiktok.app_secret, tiktok.access_token, tiktok.refresh_token, "cipher-gb-2"):
+        assert secret not in shown, secret
+    assert ShopConnection.objects.get().shop_cipher == "cipher-gb-2"
+
+
 def test_a_refused_token_exchange_does_not_echo_the_secret_or_the_code(operator, xero):
     """Some gateways echo the request in their error page; LedgerSync must not pass it on."""
 
