@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from connectors.xero.errors import XeroError
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation import transports
 from reconciliation.admin import connections as views
@@ -34,7 +35,7 @@ from reconciliation.models import (
     XeroPosting,
 )
 from reconciliation.models.quarantine import Reason
-from reconciliation.services import sync
+from reconciliation.services import sync, xero_access
 from reconciliation.services.organisation import organisation_refresh
 from reconciliation.services.posting import connection_resume
 from reconciliation.services.quarantine import quarantine_retry
@@ -563,6 +564,27 @@ def test_disconnecting_a_connection_xero_already_revoked_sends_no_paused_alert(
     assert connection.status == XeroConnection.Status.DISCONNECTED
     assert any("disconnected" in m for m in said(response))
     assert not [m.subject for m in mail.outbox if "reconnected" in m.subject]
+
+
+def test_a_refresh_racing_a_disconnect_does_not_call_xero(xero, monkeypatch):
+    """A worker finds the token stale just as an operator disconnects: under the row lock it must
+    see the disconnect, not ask Xero for tokens with the credentials just forgotten."""
+    connection = sandbox_xero_connection(xero, name="Books")
+    XeroConnection.objects.filter(pk=connection.pk).update(access_token_expires_at=timezone.now())
+    stale = xero_access._fresh
+
+    def disconnect_lands(row):
+        XeroConnection.objects.filter(pk=row.pk).update(
+            status=XeroConnection.Status.DISCONNECTED, access_token="", refresh_token="", client_secret=""
+        )
+        return stale(row)
+
+    monkeypatch.setattr(xero_access, "_fresh", disconnect_lands)
+
+    with pytest.raises(XeroError, match="is disconnected"):
+        xero_access.access_token(connection.pk)
+    assert not XeroAttempt.objects.exists()
+    assert XeroConnection.objects.get().access_token == ""
 
 
 def test_a_tiktok_token_refusal_or_no_authorised_shop_changes_nothing(operator, tiktok, gb_shop):
