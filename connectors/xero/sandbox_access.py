@@ -18,6 +18,7 @@ MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 
 
 REFRESH_GRACE = timedelta(minutes=30)
+CODE_LIFE = timedelta(minutes=5)  # Xero's authorisation codes
 DEFAULT_SCOPE = "offline_access accounting.transactions accounting.settings accounting.contacts"
 
 
@@ -34,8 +35,8 @@ class TokenStore:
         self._clock = clock
         self._access: dict[str, datetime] = {}
         self._refresh: dict[str, datetime | None] = {}  # token -> end of its grace period, once used
-        # Codes the consent page issued: code -> (redirect_uri, scope) it was issued for.
-        self._codes: dict[str, tuple[str, str]] = {}
+        # Codes the consent page issued: code -> (redirect_uri, scope, client_id, valid until).
+        self._codes: dict[str, tuple[str, str, str, datetime]] = {}
 
     def issue(self, *, with_refresh: bool = True, scope: str = DEFAULT_SCOPE) -> dict:
         access = "sbx-at-" + secrets.token_urlsafe(24)
@@ -63,17 +64,20 @@ class TokenStore:
             self._refresh[refresh_token] = now + REFRESH_GRACE
         return self.issue()
 
-    def issue_code(self, *, redirect_uri: str, scope: str) -> str:
+    def issue_code(self, *, redirect_uri: str, scope: str, client_id: str = "") -> str:
         """What the consent page hands the callback when the user allows access."""
         code = "sbx-code-" + secrets.token_urlsafe(16)
-        self._codes[code] = (redirect_uri, scope)
+        self._codes[code] = (redirect_uri, scope, client_id, self._clock() + CODE_LIFE)
         return code
 
-    def exchange_code(self, code: str, redirect_uri: str) -> dict | None:
-        """A code works once, and only with the redirect_uri it was issued for (RFC 6749 4.1.3);
-        a refresh token comes only with the `offline_access` scope (Xero's scopes page)."""
+    def exchange_code(self, code: str, redirect_uri: str, client_id: str = "") -> dict | None:
+        """A code works once, for 5 minutes, only with the redirect_uri it was issued for and by the
+        client it was issued to (RFC 6749 4.1.3; Xero: "the code is valid for 5 minutes"); a
+        refresh token comes only with the `offline_access` scope (Xero's scopes page)."""
         issued = self._codes.pop(code, None)
-        if issued is None or issued[0] != redirect_uri:
+        if issued is None or issued[0] != redirect_uri or self._clock() >= issued[3]:
+            return None
+        if issued[2] and issued[2] != client_id:
             return None
         scope = issued[1]
         return self.issue(with_refresh="offline_access" in scope.split(), scope=scope)

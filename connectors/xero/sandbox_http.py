@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from decimal import Decimal
@@ -61,12 +62,25 @@ def token_endpoint(tokens: TokenStore, request: httpx.Request) -> httpx.Response
     if grant_type == "refresh_token":
         grant = tokens.refresh(form.get("refresh_token", ""))
     elif grant_type == "authorization_code":
-        grant = tokens.exchange_code(form.get("code", ""), form.get("redirect_uri", ""))
+        grant = tokens.exchange_code(
+            form.get("code", ""), form.get("redirect_uri", ""), _client_id(request, form)
+        )
     elif grant_type == "client_credentials":
         grant = tokens.issue(with_refresh=False)
     else:
         return respond(400, {"error": "unsupported_grant_type"})
     return respond(200, grant) if grant else respond(400, {"error": "invalid_grant"})
+
+
+def _client_id(request: httpx.Request, form: dict[str, str]) -> str:
+    """The client a token request authenticates as: its Basic header's user, else the form's."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme == "Basic":
+        try:
+            return base64.b64decode(value).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            return ""
+    return form.get("client_id", "")
 
 
 def unauthorised(tokens: TokenStore, request: httpx.Request) -> httpx.Response | None:
@@ -129,7 +143,9 @@ def authorise(sandbox: XeroSandbox, request: httpx.Request) -> httpx.Response:
         return redirect(redirect_uri, {"error": "access_denied", "state": state})
     if decision == "allow":
         sandbox.disconnected.clear()  # connecting again grants every organisation again
-        code = sandbox.tokens.issue_code(redirect_uri=redirect_uri, scope=params.get("scope", ""))
+        code = sandbox.tokens.issue_code(
+            redirect_uri=redirect_uri, scope=params.get("scope", ""), client_id=params["client_id"]
+        )
         return redirect(redirect_uri, {"code": code, "scope": params.get("scope", ""), "state": state})
     # Relative links: over HTTP the browser stays on the sandbox server, not the real login host.
     here = f"{request.url.path}?{urlencode(params)}"

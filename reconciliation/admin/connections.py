@@ -11,10 +11,12 @@ Secrets are never shown back: the page says whether a token is held and until wh
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
 from datetime import datetime
+from urllib.parse import quote, quote_plus
 
 from django import forms
 from django.conf import settings
@@ -183,7 +185,7 @@ def _xero_custom(request, client_id: str, secret: str, reconnect: XeroConnection
     try:
         grant = xero_connect.xero_grant_custom(client_id=client_id, client_secret=secret)
     except ConnectorError as exc:
-        messages.error(request, f"Xero refused the custom connection: {exc}")
+        messages.error(request, f"Xero refused the custom connection: {_said(exc, secret, user=client_id)}")
         return _back(request)
     return _xero_chosen(request, grant, reconnect)
 
@@ -206,7 +208,8 @@ def xero_callback_view(request: HttpRequest) -> HttpResponse:
             redirect_uri=pending["redirect_uri"],
         )
     except (ConnectorError, ValidationError) as exc:
-        messages.error(request, f"Xero did not connect: {_said(exc)}. Nothing was changed.")
+        said = _said(exc, pending["client_secret"], request.GET.get("code", ""), user=pending["client_id"])
+        messages.error(request, f"Xero did not connect: {said}. Nothing was changed.")
         return _back(request)
     return _xero_chosen(request, grant, reconnect)
 
@@ -367,7 +370,8 @@ def tiktok_callback_view(request: HttpRequest) -> HttpResponse:
             shop=shop, app_key=pending["app_key"], app_secret=pending["app_secret"], code=code
         )
     except (ConnectorError, ValidationError) as exc:
-        messages.error(request, f"TikTok did not authorise {shop.code}: {_said(exc)}. Nothing was changed.")
+        said = _said(exc, pending["app_secret"], code)
+        messages.error(request, f"TikTok did not authorise {shop.code}: {said}. Nothing was changed.")
         return _back(request)
     held = getattr(shop, "connection", None)
     same = [s for s in grant.shops if held is not None and s.get("id") == held.external_shop_id]
@@ -421,7 +425,8 @@ def tiktok_disconnect_view(request: HttpRequest, shop_pk: int) -> HttpResponse:
     consequences = [
         "Its TikTok tokens are forgotten here; its syncs stop until it is authorised again.",
         "Statements, orders and postings already read are kept.",
-        "Its TikTok shop id stays: a new authorisation must be for the same TikTok shop.",
+        "Its TikTok shop id stays: once it holds statements, payouts or orders, a new authorisation "
+        "must be for the same TikTok shop.",
         "TikTok has no call to revoke an app: the seller removes it in Seller Center.",
     ]
     return _page(request, "confirm.html", f"Disconnect {shop.code} from TikTok?", consequences=consequences,
@@ -455,17 +460,23 @@ def _tiktok_grant_load(data: dict) -> tuple[tiktok_connect.TikTokGrant, Shop]:
 
 # -- plumbing -----------------------------------------------------------------------------------
 def _keep(request: HttpRequest, key: str, provider: str, **data) -> None:
-    """Park `data` in the session, encrypted (it holds a secret or tokens), for MAX_AGE seconds."""
-    request.session[key] = {"provider": provider, "at": time.time(), "data": encrypt(json.dumps(data))}
+    """Park `data` in the session, encrypted (it holds a secret or tokens), for MAX_AGE seconds.
+    One slot per provider: a TikTok authorisation started in another tab leaves a Xero connection
+    under way alone."""
+    request.session[_slot(key, provider)] = {"at": time.time(), "data": encrypt(json.dumps(data))}
+
+
+def _slot(key: str, provider: str) -> str:
+    return f"{key}_{provider}"
 
 
 def _peek(request: HttpRequest, key: str, provider: str) -> dict | None:
-    held = request.session.get(key)
-    if not held or held.get("provider") != provider:
+    held = request.session.get(_slot(key, provider))
+    if not held:
         messages.error(request, "Nothing is waiting to be connected: start again from this page.")
         return None
     if time.time() - held["at"] > MAX_AGE:
-        request.session.pop(key, None)
+        request.session.pop(_slot(key, provider), None)
         messages.error(
             request, f"That took more than {MAX_AGE // 60} minutes: start again. Nothing was changed."
         )
@@ -474,9 +485,10 @@ def _peek(request: HttpRequest, key: str, provider: str) -> dict | None:
 
 
 def _take(request: HttpRequest, key: str, provider: str, state: str | None = None) -> dict | None:
-    """Like _peek, and removed from the session (used once); with `state`, it must match."""
+    """Like _peek, and removed from the session (used once); with `state`, it must match. An answer
+    with another state leaves the waiting one alone: anyone can send a browser to the callback
+    with a made-up state, and that must not cancel the connection the user started."""
     data = _peek(request, key, provider)
-    request.session.pop(key, None)
     if (
         data is not None
         and state is not None
@@ -487,6 +499,7 @@ def _take(request: HttpRequest, key: str, provider: str, state: str | None = Non
             "That answer does not belong to the connection started here (state mismatch): start again.",
         )
         return None
+    request.session.pop(_slot(key, provider), None)
     return data
 
 
@@ -494,8 +507,17 @@ def _provider_error(error: str) -> str:
     return "you cancelled on the provider's page" if error == "access_denied" else error
 
 
-def _said(exc: Exception) -> str:
-    return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+def _said(exc: Exception, *secret: str, user: str = "") -> str:
+    """The error in words, with every `secret` cut out, also URL-encoded and in a Basic header
+    with `user`: a provider, or a gateway in front of it, may echo the request in its error page."""
+    text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    forms: set[str] = set()
+    for value in filter(None, secret):
+        forms |= {value, quote(value, safe=""), quote_plus(value)}
+        forms.add(base64.b64encode(f"{user}:{value}".encode()).decode())
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "[redacted]")
+    return text
 
 
 def _may(check, user) -> bool:

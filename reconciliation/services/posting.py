@@ -289,8 +289,9 @@ def _request_failed_record(posting: XeroPosting, exc: ConnectorError) -> XeroPos
 
 
 def connection_resume(*, connection: XeroConnection) -> None:
-    """After a reconnect: the connection posts again; its parked postings are due at once (selectors)."""
-    XeroConnection.objects.filter(pk=connection.pk).update(
+    """After a reconnect: the connection posts again; its parked postings are due at once (selectors).
+    A disconnected connection is left alone: only a reconnect (with new tokens) undoes that."""
+    XeroConnection.objects.filter(pk=connection.pk).exclude(status=XeroConnection.Status.DISCONNECTED).update(
         status=XeroConnection.Status.ACTIVE, status_reason=""
     )
 

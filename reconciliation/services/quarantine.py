@@ -116,7 +116,12 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
         ):
             raise ValidationError("this document is already in Xero: correct it there, then dismiss the item")
         if item.reason == Reason.AUTH:
-            connection_resume(connection=item.shop.xero_connection)
+            connection = item.shop.xero_connection
+            if connection is not None and connection.status == connection.Status.DISCONNECTED:
+                raise ValidationError(
+                    f"Xero connection {connection.name} was disconnected: reconnect it on the Connections page"
+                )
+            connection_resume(connection=connection)
             _retried(item, user, QuarantineItem.Status.RESOLVED, "connection resumed")
         elif posting is not None and _refused(posting) and _source_of(item) is not None:
             _replan_refused(item, posting, user)

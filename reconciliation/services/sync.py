@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.xero.errors import XeroError
 from reconciliation.domain.money import AmountError
 from reconciliation.domain.tiktok_normalise import Unreadable
 from reconciliation.domain.tiktok_time import local_date, shop_timezone
-from reconciliation.models import Payout, Shop, Statement, SyncRun
+from reconciliation.models import Payout, Shop, Statement, SyncRun, XeroConnection
 from reconciliation.models.quarantine import Reason
 from reconciliation.planning.statement_journal import statement_ref
 from reconciliation.planning.types import Problem
@@ -66,6 +67,13 @@ def _authorisation_failed(shop: Shop, run: SyncRun, exc: ConnectorError) -> None
     """The administrators hear when a shop's sync first fails for authorisation (TikTok refused its
     token and could not refresh it; Xero's refusals pause the connection: xero_access), not again on
     every hourly run until a sync succeeds."""
+    if (
+        isinstance(exc, XeroError)
+        and XeroConnection.objects.filter(
+            pk=shop.xero_connection_id, status=XeroConnection.Status.DISCONNECTED
+        ).exists()
+    ):
+        return  # someone disconnected it on the Connections page: a choice, not an alert
     previous = SyncRun.objects.filter(shop=shop).exclude(pk=run.pk).order_by("-started_at", "-id").first()
     if previous is not None and previous.status == SyncRun.Status.FAILED and previous.error == run.error:
         return

@@ -26,7 +26,15 @@ from django.db import transaction
 from connectors.tiktok import auth
 from connectors.tiktok.client import TikTokClient
 from reconciliation import transports
-from reconciliation.models import Shop, ShopConnection, Statement
+from reconciliation.models import (
+    Payout,
+    Shop,
+    ShopConnection,
+    Statement,
+    TikTokCancellation,
+    TikTokOrder,
+    TikTokReturn,
+)
 from reconciliation.models.shops import Channel, shop_id_conflict
 
 log = logging.getLogger(__name__)
@@ -110,9 +118,9 @@ def tiktok_shop_attach(*, user, shop: Shop, grant: TikTokGrant, tiktok_shop_id: 
     with transaction.atomic():
         connection = ShopConnection.objects.select_for_update().filter(shop=shop).first()
         before = connection.external_shop_id if connection else ""
-        if before and before != tiktok_shop_id and Statement.objects.filter(shop=shop).exists():
+        if before and before != tiktok_shop_id and (held := _money_held(shop)):
             raise ValidationError(
-                f"Shop {shop.code} already holds statements of TikTok shop {before}; authorising it for "
+                f"Shop {shop.code} already holds {held} of TikTok shop {before}; authorising it for "
                 f"{tiktok_shop_id} would post a second shop's money into the same ledger. Set up a new "
                 "shop for it instead."
             )
@@ -130,6 +138,19 @@ def tiktok_shop_attach(*, user, shop: Shop, grant: TikTokGrant, tiktok_shop_id: 
         f"Shop {shop.code}: {verb} for TikTok shop {chosen.get('name')} ({tiktok_shop_id}, {region}); "
         f"the refresh token is valid until {grant.tokens.refresh_token_expires_at:%Y-%m-%d}."
     )
+
+
+def _money_held(shop: Shop) -> str:
+    """What the shop already read from its TikTok shop ("" when nothing): statements, payouts,
+    orders, returns or cancellations all name that TikTok shop's money."""
+    held = {
+        "statements": Statement.objects.filter(shop=shop),
+        "payouts": Payout.objects.filter(shop=shop),
+        "orders": TikTokOrder.objects.filter(shop=shop),
+        "returns": TikTokReturn.objects.filter(shop=shop),
+        "cancellations": TikTokCancellation.objects.filter(shop=shop),
+    }
+    return ", ".join(name for name, rows in held.items() if rows.exists())
 
 
 def tiktok_disconnect(*, user, shop: Shop) -> str:

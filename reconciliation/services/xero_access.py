@@ -125,17 +125,13 @@ def _answer_fields(attempt: Attempt) -> dict:
     }
 
 
-def access_token(connection_id: int) -> str:
+def access_token(connection_id: int, *, pause: bool = True) -> str:
     """A valid access token. Xero rotates the refresh token on every refresh, so two workers
     refreshing at once would lose the connection: the row lock makes the second one wait and then
-    use the token the first one stored."""
+    use the token the first one stored. A refused refresh pauses the connection (and tells the
+    administrators), unless `pause` is False: a disconnect under way gives it up anyway."""
     connection = XeroConnection.objects.get(pk=connection_id)
-    if connection.status == XeroConnection.Status.DISCONNECTED:
-        # Its tokens were given up on purpose: no call, and no pause (that would hide the choice).
-        raise XeroError(
-            f"Xero connection {connection.name} is disconnected: reconnect it on the Connections page",
-            kind=ErrorKind.AUTH,
-        )
+    _not_disconnected(connection)
     if _fresh(connection):
         return connection.access_token
     audit = TokenAudit(connection)
@@ -144,6 +140,7 @@ def access_token(connection_id: int) -> str:
             # The only network call made inside a transaction: the lock must span the refresh, or a
             # concurrent refresh would present an already-rotated refresh token and get invalid_grant.
             connection = XeroConnection.objects.select_for_update().get(pk=connection_id)
+            _not_disconnected(connection)  # a disconnect may have landed since the first read
             if _fresh(connection):
                 return connection.access_token
             tokens = _new_tokens(connection, audit)
@@ -152,12 +149,21 @@ def access_token(connection_id: int) -> str:
             connection.access_token_expires_at = tokens.expires_at
             connection.save(update_fields=["access_token", "refresh_token", "access_token_expires_at"])
     except ConnectorError as exc:
-        if exc.kind == ErrorKind.AUTH:
+        if exc.kind == ErrorKind.AUTH and pause:
             connection_pause(connection_id, reason=f"token refresh refused: {exc}")
         raise
     finally:
         audit.write()  # after the transaction: a refused refresh rolls it back, not its audit
     return tokens.access_token
+
+
+def _not_disconnected(connection: XeroConnection) -> None:
+    if connection.status == XeroConnection.Status.DISCONNECTED:
+        # Its tokens were given up on purpose: no call, and no pause (that would hide the choice).
+        raise XeroError(
+            f"Xero connection {connection.name} is disconnected: reconnect it on the Connections page",
+            kind=ErrorKind.AUTH,
+        )
 
 
 class TokenAudit:
@@ -223,9 +229,14 @@ def connection_pause(connection_id: int, *, reason: str) -> None:
     """Auth failures pause the connection: no retries until someone reconnects it (DESIGN.md 6)."""
     was = XeroConnection.objects.filter(pk=connection_id).values_list("name", "status").first()
     # A disconnected connection stays disconnected: someone chose it, and only a reconnect undoes it.
-    XeroConnection.objects.filter(pk=connection_id).exclude(status=XeroConnection.Status.DISCONNECTED).update(
-        status=XeroConnection.Status.PAUSED, status_reason=f"{datetime.now(UTC):%Y-%m-%d %H:%M} {reason}"
+    paused = (
+        XeroConnection.objects.filter(pk=connection_id)
+        .exclude(status=XeroConnection.Status.DISCONNECTED)
+        .update(
+            status=XeroConnection.Status.PAUSED, status_reason=f"{datetime.now(UTC):%Y-%m-%d %H:%M} {reason}"
+        )
     )
-    log.warning("Xero connection %s paused: %s", connection_id, reason)
+    if paused:
+        log.warning("Xero connection %s paused: %s", connection_id, reason)
     if was is not None and was[1] == XeroConnection.Status.ACTIVE:  # once, not per refused call
         notifications.connection_paused(name=was[0], reason=reason)

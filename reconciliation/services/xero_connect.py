@@ -82,7 +82,8 @@ def xero_authorise_url(*, client_id: str, redirect_uri: str, state: str) -> str:
 
 def xero_grant_from_code(*, client_id: str, client_secret: str, code: str, redirect_uri: str) -> XeroGrant:
     """Swap Xero's authorisation code (valid 5 minutes, once) for tokens and list what they reach.
-    Raises ConnectorError (AUTH: the code or app credentials were refused)."""
+    Raises ConnectorError (AUTH: the code or app credentials were refused), ValidationError (no
+    refresh token: the scopes lack offline_access; no organisation granted)."""
     tokens = auth.exchange_code(
         client_id=client_id,
         client_secret=client_secret,
@@ -91,6 +92,12 @@ def xero_grant_from_code(*, client_id: str, client_secret: str, code: str, redir
         transport=transports.transport_for("xero", CONNECT_KEY),
         identity_url=settings.XERO_IDENTITY_URL,
     )
+    if not tokens.refresh_token:
+        # Saved, it would pass for a custom connection and fail (paused, alert) at its first refresh.
+        raise ValidationError(
+            "Xero granted no refresh token, so the connection would stop after 30 minutes: the scopes "
+            f"asked for ({settings.XERO_SCOPES}) need offline_access (setting XERO_SCOPES)"
+        )
     return _grant(tokens, client_id, client_secret)
 
 
@@ -229,7 +236,7 @@ def _xero_forget(connection: XeroConnection) -> str:
         return "It held no tokens."
     transport = transports.transport_for("xero", connection.tenant_id)
     try:
-        token = access_token(connection.pk)
+        token = access_token(connection.pk, pause=False)  # a refusal is no alert: it is going
         for tenant in auth.connections(
             access_token=token, transport=transport, api_url=settings.XERO_API_URL
         ):
