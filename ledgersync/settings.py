@@ -159,6 +159,11 @@ XERO_SCOPES = (
     env_str("XERO_SCOPES", "offline_access accounting.transactions accounting.settings accounting.contacts")
     or ""
 )
+# The address users open LedgerSync at, when the request cannot tell (a TLS-terminating proxy):
+# the Connections callbacks are built on it. Empty: taken from the request.
+CONNECT_CALLBACK_BASE = (env_str("CONNECT_CALLBACK_BASE", "") or "").rstrip("/")
+if CONNECT_CALLBACK_BASE and not CONNECT_CALLBACK_BASE.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"CONNECT_CALLBACK_BASE={CONNECT_CALLBACK_BASE!r}: use an http(s):// URL")
 TIKTOK_APP_KEY = env_str("TIKTOK_APP_KEY", "") or ""
 TIKTOK_APP_SECRET = env_str("TIKTOK_APP_SECRET", "") or ""
 TIKTOK_SERVICE_ID = env_str("TIKTOK_SERVICE_ID", "") or ""

@@ -529,6 +529,11 @@ def _may(check, user) -> bool:
 
 
 def _absolute(request: HttpRequest, name: str) -> str:
+    """The callback URL the provider must know exactly. Behind a TLS-terminating proxy the request
+    looks like http://, which Xero refuses for a redirect URI: CONNECT_CALLBACK_BASE (the https://
+    address users open) then says it."""
+    if settings.CONNECT_CALLBACK_BASE:
+        return settings.CONNECT_CALLBACK_BASE + reverse(name)
     return request.build_absolute_uri(reverse(name))
 
 

@@ -223,7 +223,14 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     fieldsets = [
-        (None, {"fields": ["name", "tenant_id", "status", "status_reason"]}),
+        (
+            None,
+            {
+                "fields": ["name", "tenant_id", "status", "status_reason"],
+                "description": "Connect, reconnect or disconnect an organisation on the Connections page "
+                "(link at the top of the page); this page keeps its name and shows what Xero last said.",
+            },
+        ),
         (
             "Credentials",
             {
@@ -259,8 +266,10 @@ class XeroConnectionAdmin(SecretsAdminMixin, admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
+        # The state is the Connections page's (admin/connections.py): a paused or disconnected
+        # connection becomes active only by authorising it again there, never by a form edit.
+        fields = (*super().get_readonly_fields(request, obj), "status", "status_reason")
         # Postings and their audit trail belong to this tenant: it cannot be swapped under them.
-        fields = super().get_readonly_fields(request, obj)
         if obj is not None and obj.xeroposting_set.exists():
             return (*fields, "tenant_id")
         return fields

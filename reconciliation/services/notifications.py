@@ -73,9 +73,9 @@ def connection_paused(*, name: str, reason: str) -> None:
     text = (
         f"LedgerSync paused the Xero connection {name}: Xero refused its authorisation.\n\n"
         f"{reason}\n\n"
-        "Nothing is sent to Xero for it until it is reconnected (admin: Xero connections, "
-        f"{_url(reverse('admin:reconciliation_xeroconnection_changelist'))}); then Finance retries "
-        "the 'Xero connection needs attention' item and what waited sends."
+        "Nothing is sent to Xero for it until it is reconnected (admin: Connections, "
+        f"{_url(reverse('admin:connections'))}, Reconnect); its 'Xero connection needs attention' "
+        "items are then resolved and what waited sends."
     )
     subject = f"LedgerSync: Xero connection {name} needs to be reconnected"
     transaction.on_commit(lambda: _send(subject, text, admin_addresses()))
@@ -86,8 +86,8 @@ def shop_authorisation_failed(*, shop: str, channel: str, reason: str) -> None:
     text = (
         f"LedgerSync could not sync the shop {shop}: {channel} refused its authorisation.\n\n"
         f"{reason}\n\n"
-        "Nothing is read from the shop until it is authorised again (admin: Shop connections, "
-        f"{_url(reverse('admin:reconciliation_shopconnection_changelist'))}); the next sync then "
+        "Nothing is read from the shop until it is authorised again (admin: Connections, "
+        f"{_url(reverse('admin:connections'))}, Authorise); the next sync then "
         "catches up from where the last one stopped."
     )
     subject = f"LedgerSync: shop {shop} needs to be authorised again"

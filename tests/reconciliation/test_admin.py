@@ -431,3 +431,21 @@ def test_quarantine_age_filter(client, world):
 
     assert [i.source_ref for i in older_than_a_day] == ["tt-uk statement S1"]
     assert list(older_than_a_week) == []
+
+
+def test_the_connection_form_cannot_make_a_disconnected_connection_active(client, world):
+    """Only authorising it again (Connections) brings it back: a form edit of its state is ignored."""
+    client.force_login(staff("otto", "Operations"))
+    xero = world["xero"]
+    XeroConnection.objects.filter(pk=xero.pk).update(
+        status=XeroConnection.Status.DISCONNECTED, status_reason="by x"
+    )
+
+    page = client.get(url(XeroConnection, "change", xero.pk)).content.decode()
+    response = client.post(
+        url(XeroConnection, "change", xero.pk), xero_form_data(xero, status="active", status_reason="")
+    )
+
+    assert "Connections page" in page and response.status_code == 302
+    xero.refresh_from_db()
+    assert (xero.status, xero.status_reason) == (XeroConnection.Status.DISCONNECTED, "by x")

@@ -332,3 +332,13 @@ def test_finance_cannot_authorise_a_tiktok_shop(client, tiktok, gb_shop):
     client.force_login(staff("fin", "Finance"))
     assert client.get(reverse("admin:connections_tiktok_authorise", args=[gb_shop.pk])).status_code == 403
     assert b"Authorise" not in client.get(reverse("admin:connections")).content
+
+
+def test_behind_a_tls_proxy_the_callback_is_built_on_the_configured_address(operator, xero, settings):
+    settings.CONNECT_CALLBACK_BASE = "https://books.example.com"
+    started = operator.post(
+        reverse("admin:connections_xero_connect"), {"kind": "standard", "client_id": "a", "client_secret": "s"}
+    )
+    query = parse_qs(urlsplit(started["Location"]).query)
+    assert query["redirect_uri"] == ["https://books.example.com" + CALLBACK]
+    assert "https://books.example.com" + CALLBACK in operator.get(reverse("admin:connections")).content.decode()
