@@ -337,8 +337,11 @@ def test_finance_cannot_authorise_a_tiktok_shop(client, tiktok, gb_shop):
 def test_behind_a_tls_proxy_the_callback_is_built_on_the_configured_address(operator, xero, settings):
     settings.CONNECT_CALLBACK_BASE = "https://books.example.com"
     started = operator.post(
-        reverse("admin:connections_xero_connect"), {"kind": "standard", "client_id": "a", "client_secret": "s"}
+        reverse("admin:connections_xero_connect"),
+        {"kind": "standard", "client_id": "a", "client_secret": "s"},
     )
     query = parse_qs(urlsplit(started["Location"]).query)
     assert query["redirect_uri"] == ["https://books.example.com" + CALLBACK]
-    assert "https://books.example.com" + CALLBACK in operator.get(reverse("admin:connections")).content.decode()
+    assert (
+        "https://books.example.com" + CALLBACK in operator.get(reverse("admin:connections")).content.decode()
+    )
