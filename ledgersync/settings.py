@@ -87,6 +87,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers and the web process share one file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # A transaction that reads, then writes after another process wrote, cannot wait for the
+    # lock (SQLite answers "database is locked" at once, whatever the timeout): the demo's first
+    # sync failed that way while a worker posted. IMMEDIATE takes the write lock when the
+    # transaction begins, so it waits its turn instead (Django 5.1+ `transaction_mode`).
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_SQLITE_NAME", None)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

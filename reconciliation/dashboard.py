@@ -115,10 +115,26 @@ class ShopPanel:
     def open_exceptions(self) -> int:
         return sum(line.count for line in self.exceptions)
 
+    @property
+    def connection_problem(self) -> str:
+        """Why the shop cannot post to Xero or read TikTok now, in words ("" when it can)."""
+        xero = self.shop.xero_connection
+        if xero is None:
+            return "no Xero organisation is set for this shop"
+        if xero.status != xero.Status.ACTIVE:
+            return f"Xero connection {xero.name} is {xero.get_status_display().lower()}: nothing posts until it is reconnected"
+        channel = getattr(self.shop, "connection", None)
+        if channel is None or not (channel.access_token or channel.refresh_token):
+            return (
+                f"not authorised at {self.shop.get_channel_display()}: nothing is read until it is authorised"
+            )
+        return ""
+
 
 def dashboard(*, today: date | None = None, days: int = 30) -> list[ShopPanel]:
     today = today or timezone.localdate()
-    panels = {shop.pk: ShopPanel(shop, _last_run(shop)) for shop in Shop.objects.order_by("code")}
+    shops = Shop.objects.select_related("xero_connection", "connection").order_by("code")
+    panels = {shop.pk: ShopPanel(shop, _last_run(shop)) for shop in shops}
     for shop_id, backlog in _backlog().items():
         panels[shop_id].backlog = backlog
     for shop_id, lines in _exceptions().items():

@@ -110,7 +110,7 @@ def attempt_status(attempt: XeroAttempt) -> str:
 
 def short_state(posting: XeroPosting) -> str:
     """The state's label without its explanation ("Held", "Outcome unknown"), for lists."""
-    return posting.get_state_display().split(" (")[0]
+    return posting.state_label().split(" (")[0]
 
 
 @admin.register(XeroPosting)

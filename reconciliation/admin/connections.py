@@ -31,7 +31,7 @@ from django.urls import path, reverse
 from connectors.errors import ConnectorError
 from connectors.tiktok.auth import TokenSet
 from connectors.xero.auth import XeroTokens
-from reconciliation.models import Shop, ShopConnection, XeroConnection
+from reconciliation.models import Shop, ShopConnection, SyncRun, XeroConnection
 from reconciliation.models.credentials import decrypt, encrypt
 from reconciliation.models.shops import Channel
 from reconciliation.services import tiktok_connect, xero_connect
@@ -112,6 +112,8 @@ def _tiktok_row(shop: Shop) -> dict:
     connection: ShopConnection | None = getattr(shop, "connection", None)
     authorised = bool(connection and (connection.access_token or connection.refresh_token))
     return {
+        # the last run, failed ones too (ShopConnection.last_synced_at moves only on success)
+        "last_run": SyncRun.objects.filter(shop=shop).order_by("-started_at", "-id").first(),
         "shop": shop,
         "connection": connection,
         "authorised": authorised,

@@ -47,7 +47,7 @@ class PulledAdmin(ReadOnlyAdmin):
                 PURPOSES.get(p.purpose, p.purpose),
                 _amount(p, obj.shop.currency),
                 admin_link(p),
-                p.get_state_display(),
+                p.state_label(),
             )
             for p in postings.order_by("id")
         ]

@@ -36,9 +36,7 @@ def posting_words(posting: XeroPosting) -> str:
     number = posting.xero_number or document_number(posting.payload)
     value = document_amount(posting)
     money = "" if value is None else f" {value:,.2f} {posting.shop.currency},"
-    return (
-        f"{posting.get_kind_display()}{' ' + number if number else ''}:{money} {posting.get_state_display()}"
-    )
+    return f"{posting.get_kind_display()}{' ' + number if number else ''}:{money} {posting.state_label()}"
 
 
 class PostingPageMixin:
@@ -109,7 +107,7 @@ class PostingPageMixin:
         obj = self.get_object(request, object_id)
         context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
         if obj is not None:
-            context.setdefault("subtitle", f"{self.document_words(obj)}: {obj.get_state_display()}")
+            context.setdefault("subtitle", f"{self.document_words(obj)}: {obj.state_label()}")
         return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="document")
@@ -131,7 +129,7 @@ class PostingPageMixin:
 
     @admin.display(description="state")
     def state_words(self, obj):
-        return obj.get_state_display()
+        return obj.state_label()
 
     @admin.display(description="source")
     def source_link(self, obj):

@@ -109,6 +109,9 @@ def sandbox_shop_connection(
         app_secret=tiktok.app_secret,
         access_token=tiktok.access_token,
         refresh_token=tiktok.refresh_token,
+        # the lifetimes the sandbox's token endpoint grants (a week; a year)
+        access_token_expires_at=datetime.now(UTC) + timedelta(days=7),
+        refresh_token_expires_at=datetime.now(UTC) + timedelta(days=364),
     )
 
 

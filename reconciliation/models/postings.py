@@ -99,9 +99,20 @@ class XeroPosting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.lookup_reference}: {self.get_state_display()}"
+        return f"{self.get_kind_display()} {self.lookup_reference}: {self.state_label()}"
 
     SENDABLE = ("ready", "retry", "unknown")
+
+    def is_draft_in_xero(self) -> bool:
+        """Xero holds it as a DRAFT (finance sent it "as draft"; services/drafts.py re-reads it each
+        sync): outside the ledger until someone approves it in Xero."""
+        return self.state == self.State.POSTED and (self.xero_response or {}).get("Status") == "DRAFT"
+
+    def state_label(self) -> str:
+        """The state in words; a draft is not called "Posted" (selectors.drafts_pending)."""
+        if self.is_draft_in_xero():
+            return "Draft in Xero (not in the ledger until approved there)"
+        return self.get_state_display()
 
     def can_send(self) -> bool:
         return self.state in self.SENDABLE

@@ -65,7 +65,8 @@ def require(user, action: str) -> None:
     """`action`: "add" (a new organisation) or "change" (reconnect, disconnect)."""
     if not (user and user.is_active and user.has_perm(f"reconciliation.{action}_xeroconnection")):
         raise PermissionDenied(
-            "Connecting Xero needs permission to manage Xero connections (Operations or an administrator)."
+            f"{'Connecting' if action == 'add' else 'Reconnecting or disconnecting'} a Xero organisation "
+            "needs permission to manage Xero connections (Operations or an administrator)."
         )
 
 
@@ -221,7 +222,9 @@ def xero_disconnect(*, user, connection: XeroConnection) -> str:
     )
     shops = Shop.objects.filter(xero_connection=connection).count()
     waiting = (
-        f" {shops} shop{'' if shops == 1 else 's'} post to it: their postings wait until it is reconnected."
+        " 1 shop posts to it: its postings wait until it is reconnected."
+        if shops == 1
+        else f" {shops} shops post to it: their postings wait until it is reconnected."
         if shops
         else ""
     )

@@ -17,7 +17,7 @@ from connectors.xero.errors import XeroError
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation import transports
 from reconciliation.demo.scenario import sandbox_shop_connection, sandbox_xero_connection
-from reconciliation.models import QuarantineItem, Shop, ShopConnection, Statement, XeroConnection
+from reconciliation.models import QuarantineItem, Shop, ShopConnection, Statement, SyncRun, XeroConnection
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.tiktok_access import tiktok_client
 from reconciliation.services.xero_access import access_token, connection_pause
@@ -345,3 +345,34 @@ def test_behind_a_tls_proxy_the_callback_is_built_on_the_configured_address(oper
     assert (
         "https://books.example.com" + CALLBACK in operator.get(reverse("admin:connections")).content.decode()
     )
+
+
+def test_the_dashboard_and_connections_say_what_a_disconnect_stops(operator, xero, tiktok, gb_shop):
+    connection = sandbox_xero_connection(xero, name="Books")
+    Shop.objects.filter(pk=gb_shop.pk).update(xero_connection=connection)
+    sandbox_shop_connection(gb_shop, tiktok, external_shop_id="7490000000000000001")
+    assert "nothing posts until" not in operator.get(reverse("admin:index")).content.decode()
+
+    operator.post(reverse("admin:connections_xero_disconnect", args=[connection.pk]))
+    operator.post(reverse("admin:connections_tiktok_disconnect", args=[gb_shop.pk]))
+
+    home = operator.get(reverse("admin:index")).content.decode()
+    assert "Xero connection Books is disconnected: nothing posts until it is reconnected" in home
+    Shop.objects.filter(pk=gb_shop.pk).update(xero_connection=None)
+    home = operator.get(reverse("admin:index")).content.decode()
+    assert "no Xero organisation is set for this shop" in home
+    XeroConnection.objects.update(status=XeroConnection.Status.ACTIVE)
+    Shop.objects.filter(pk=gb_shop.pk).update(xero_connection=connection)
+    assert (
+        "not authorised at TikTok Shop: nothing is read"
+        in operator.get(reverse("admin:index")).content.decode()
+    )
+
+
+def test_connections_show_the_last_sync_failed_ones_too(operator, tiktok, gb_shop):
+    sandbox_shop_connection(gb_shop, tiktok)
+    SyncRun.objects.create(shop=gb_shop, status=SyncRun.Status.FAILED, error="boom")
+
+    page = operator.get(reverse("admin:connections")).content.decode()
+
+    assert ">failed<" in page and "never" not in page.split("TikTok shops")[1]

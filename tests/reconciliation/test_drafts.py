@@ -2,6 +2,7 @@
 sync re-reads the drafts and records Xero's latest answer (services/drafts.py)."""
 
 import pytest
+from django.urls import reverse
 from django_q.tasks import async_task
 
 from reconciliation.dashboard import payout_words
@@ -80,3 +81,20 @@ def test_a_payout_whose_journal_is_a_draft_waits_for_its_approval_in_xero(client
     assert row["draft_statements"] == 0
     # the draft no longer stands in the way; what is left is the receipt Xero locked out too
     assert payout_words(payout, row) == "residue 0.00, bank receipt held (quarantined)"
+
+
+def test_a_draft_is_called_a_draft_not_posted_on_the_posting_pages(client, monkeypatch):
+    world, posting = drafted(client, monkeypatch)
+    page = client.get(reverse("admin:reconciliation_xeroposting_change", args=[posting.pk])).content.decode()
+    listed = client.get(reverse("admin:reconciliation_xeroposting_changelist")).content.decode()
+
+    assert "Draft in Xero (not in the ledger until approved there)" in page
+    assert "Draft in Xero" in listed and str(posting).endswith(
+        "Draft in Xero (not in the ledger until approved there)"
+    )
+
+    (journal,) = world.xero.state.manual_journals
+    journal["Status"] = "POSTED"
+    async_task("reconciliation.tasks.sync_shop", world.shop.pk)
+    page = client.get(reverse("admin:reconciliation_xeroposting_change", args=[posting.pk])).content.decode()
+    assert "Draft in Xero" not in page
