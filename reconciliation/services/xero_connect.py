@@ -123,7 +123,7 @@ def _grant(tokens: auth.XeroTokens, client_id: str, client_secret: str) -> XeroG
     )
     organisations = tuple(t for t in tenants if t.get("tenantType", "ORGANISATION") == "ORGANISATION")
     if not organisations:
-        raise ValidationError("Xero granted access to no organisation: connect again and tick one")
+        raise ValidationError("Xero granted access to no organisation: connect again and allow access to one")
     return XeroGrant(tokens, organisations, client_id, client_secret)
 
 
@@ -143,7 +143,7 @@ def xero_connection_save(
         names = ", ".join(t.get("tenantName") or t.get("tenantId", "") for t in grant.tenants)
         raise ValidationError(
             f"You authorised {names}, but this connection is {reconnect.name} (tenant "
-            f"{reconnect.tenant_id}) and its shops post there. Reconnect and tick "
+            f"{reconnect.tenant_id}) and its shops post there. Reconnect and allow access to "
             f"{reconnect.organisation_name or reconnect.name} on Xero's page, or add the other "
             "organisation as a new connection."
         )
