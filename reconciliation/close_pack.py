@@ -214,7 +214,7 @@ def close_pack(shop: Shop, year: int, month: int) -> ClosePack:
         month=month,
         currency=shop.currency,
         payouts=_payout_rows(payouts),
-        statements=_statement_rows(statements),
+        statements=statement_rows(statements),
         exceptions=_exception_rows(shop, first, last, statements, payouts),
         accounts=accounts,
         documents=len(documents),
@@ -263,7 +263,9 @@ def _items_about(statements: list[Statement]) -> dict[int, list[QuarantineItem]]
     return found
 
 
-def _statement_rows(statements: list[Statement]) -> list[StatementRow]:
+def statement_rows(statements: list[Statement]) -> list[StatementRow]:
+    """Each statement's status in words (and for a dismissed one who, when and why), in the order
+    given: four queries however many statements (the statement list uses it too)."""
     items = _items_about(statements)
     states: dict[int, set[str]] = {}
     postings = XeroPosting.objects.filter(

@@ -11,6 +11,7 @@ from io import BytesIO
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from reconciliation.close_pack import DRAFT, NOT_IN_XERO, account_totals, close_pack
@@ -447,3 +448,19 @@ def test_account_codes_are_in_number_order_then_other_codes_on_the_page_and_in_t
     assert shown == order
     sheet = load_workbook(BytesIO(close_pack_xlsx(pack)))["Account totals"]
     assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [*order, "Total"]
+
+
+def test_a_dismissed_statements_page_and_list_say_who_dismissed_it_when_and_why(client, demo):
+    finance = staff("fiona", "Finance")
+    item = QuarantineItem.objects.get(reason=Reason.SOURCE_INCONSISTENT)
+    quarantine_dismiss(item=item, user=finance, reason="TikTok corrected it in April's statement")
+    statement = item.source
+    day = timezone.localdate(QuarantineItem.objects.get(pk=item.pk).decided_at)
+    words = f"dismissed by fiona on {day:%Y-%m-%d}: TikTok corrected it in April's statement"
+    client.force_login(staff("audrey", "Auditor"))
+
+    page = text(client.get(reverse("admin:reconciliation_statement_change", args=[statement.pk])))
+    listed = text(client.get(reverse("admin:reconciliation_statement_changelist")))
+
+    assert words in page and words in listed
+    assert listed.count("dismissed by") == 1  # only the dismissed statement
