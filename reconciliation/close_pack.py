@@ -4,12 +4,13 @@ attaches to the month's close. Read-only, like selectors.py and dashboard.py.
 - Payouts by paid date (already the shop's calendar date, services/statements.py), with the figures
   and words of selectors.payouts_reconciled and dashboard.payout_words, so the pack, the dashboard
   and the payout pages say the same residue.
-- Statements by statement date: posted, held (with the open items' reasons in words), dismissed
-  (with who dismissed and why), or not in Xero yet.
+- Statements by statement date: posted, posted as a draft (Xero keeps a draft out of the ledger
+  until someone approves it there), held (with the open items' reasons in words), dismissed (with
+  who dismissed and why), or not in Xero yet.
 - Open exceptions about the month's statements and payouts, or raised during the month.
 - Totals per account over the month's posted documents (by document date), read from the payloads
   as sent, and the tax Xero adds or splits out, per tax type: see `_entries` for the debit and
-  credit each kind of document makes.
+  credit each kind of document makes. Drafts are left out (not in Xero's ledger), and counted.
 """
 
 import calendar
@@ -22,14 +23,14 @@ from zoneinfo import ZoneInfo
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
-from reconciliation.api.money import line_amount
+from reconciliation.api.money import document_amount, line_amount
 from reconciliation.dashboard import payout_words
 from reconciliation.domain.tiktok_time import shop_timezone
 from reconciliation.finance_queue import item_amounts
 from reconciliation.models import Payout, QuarantineItem, Shop, Statement, XeroPosting
 from reconciliation.planning.invoice_arithmetic import line_tax
 from reconciliation.planning.types import OrgSettings
-from reconciliation.selectors import org_settings, payouts_reconciled
+from reconciliation.selectors import drafts_pending, org_settings, payouts_reconciled
 
 ZERO = Decimal("0")
 GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
@@ -37,6 +38,14 @@ GONE = (XeroPosting.State.SUPERSEDED, XeroPosting.State.DISMISSED)
 # account (VAT or GST control, sales tax payable), which the cached TaxRate does not name (Xero's
 # TaxRate has ReportTaxType, a tax-return category, but no account), so the tax is shown per tax type.
 TAX = "tax: "
+
+# A statement's status in the pack, in words (StatementRow.status).
+POSTED = "posted"
+UNAPPROVED = "not in the ledger until approved in Xero"  # a draft, in Xero's words: no effect on accounts
+DRAFT = f"posted as a draft: {UNAPPROVED}"
+HELD = "held"
+DISMISSED = "dismissed"
+NOT_IN_XERO = "not in Xero yet"
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class StatementRow:
     currency: str
     settlement_amount: Decimal | None
     payment_id: str
-    status: str  # posted, held, dismissed, not in Xero yet
+    status: str  # POSTED, DRAFT, HELD, DISMISSED or NOT_IN_XERO (words)
     reasons: str  # held: the open items' reasons in words; dismissed: what was dismissed
     decided_by: str  # dismissed: who
     decided_at: datetime | None
@@ -107,9 +116,11 @@ class ClosePack:
     payouts: list[PayoutRow]
     statements: list[StatementRow]
     exceptions: list[ExceptionRow]
-    accounts: list[AccountTotal]  # the accounts by code, then the tax per tax type
-    documents: int  # posted documents the account totals are read from
+    accounts: list[AccountTotal]  # the accounts by code (`code_order`), then the tax per tax type
+    documents: int  # posted documents the account totals are read from (drafts are not)
     unknown_tax: list[str]  # tax types whose tax could not be known (counted as 0 in `accounts`)
+    drafts: int = 0  # documents dated in the month still drafts in Xero: left out of `accounts`
+    drafts_amount: Decimal = ZERO  # what those drafts move (api.money.document_amount), in `currency`
 
     @property
     def first_day(self) -> date:
@@ -128,11 +139,37 @@ class ClosePack:
 
     @property
     def statement_counts(self) -> dict[str, int]:
-        """How many statements are posted, held, dismissed, not in Xero yet (each key present)."""
-        counts = dict.fromkeys(["posted", "held", "dismissed", "not in Xero yet"], 0)
+        """How many statements have each status (each key present: POSTED, DRAFT, HELD, ...)."""
+        counts = dict.fromkeys([POSTED, DRAFT, HELD, DISMISSED, NOT_IN_XERO], 0)
         for statement in self.statements:
             counts[statement.status] += 1
         return counts
+
+    @property
+    def drafted(self) -> list[StatementRow]:
+        return self.statements_in(DRAFT)
+
+    @property
+    def not_in_xero(self) -> list[StatementRow]:
+        return self.statements_in(NOT_IN_XERO)
+
+    @property
+    def not_in_xero_amount(self) -> Decimal:
+        return sum((s.settlement_amount or ZERO for s in self.not_in_xero), ZERO)
+
+    @property
+    def drafts_words(self) -> str:
+        """'1 draft (265.27 USD) left out: ...', or '' when there is none."""
+        if not self.drafts:
+            return ""
+        count = f"{self.drafts} draft{'s' if self.drafts != 1 else ''}"
+        return f"{count} ({self.drafts_amount:,.2f} {self.currency}) left out: {UNAPPROVED}"
+
+    @property
+    def residue_clear(self) -> bool:
+        """A residue of 0.00 that means the month is reconciled: there are payouts, and no statement
+        is still outside the ledger (not in Xero yet, or a draft), which a 0.00 would hide."""
+        return bool(self.payouts) and not self.residues and not self.not_in_xero and not self.drafted
 
     @property
     def deposits(self) -> Decimal:
@@ -164,11 +201,12 @@ def close_pack(shop: Shop, year: int, month: int) -> ClosePack:
             "statement_date", "statement_id"
         )
     )
-    documents = list(
-        XeroPosting.objects.filter(
-            shop=shop, state=XeroPosting.State.POSTED, document_date__range=(first, last)
-        )
+    in_month = XeroPosting.objects.filter(
+        shop=shop, state=XeroPosting.State.POSTED, document_date__range=(first, last)
     )
+    drafts = list(in_month.filter(drafts_pending()))
+    # not .exclude(drafts_pending()): a posting with no Status in its response would go too (SQL NULL)
+    documents = list(in_month.exclude(pk__in=[d.pk for d in drafts]))
     accounts, unknown_tax = account_totals_and_unknown_tax(shop, documents)
     return ClosePack(
         shop=shop,
@@ -176,11 +214,13 @@ def close_pack(shop: Shop, year: int, month: int) -> ClosePack:
         month=month,
         currency=shop.currency,
         payouts=_payout_rows(payouts),
-        statements=_statement_rows(statements),
+        statements=statement_rows(statements),
         exceptions=_exception_rows(shop, first, last, statements, payouts),
         accounts=accounts,
         documents=len(documents),
         unknown_tax=unknown_tax,
+        drafts=len(drafts),
+        drafts_amount=sum((document_amount(d) or ZERO for d in drafts), ZERO),
     )
 
 
@@ -223,7 +263,9 @@ def _items_about(statements: list[Statement]) -> dict[int, list[QuarantineItem]]
     return found
 
 
-def _statement_rows(statements: list[Statement]) -> list[StatementRow]:
+def statement_rows(statements: list[Statement]) -> list[StatementRow]:
+    """Each statement's status in words (and for a dismissed one who, when and why), in the order
+    given: four queries however many statements (the statement list uses it too)."""
     items = _items_about(statements)
     states: dict[int, set[str]] = {}
     postings = XeroPosting.objects.filter(
@@ -231,22 +273,27 @@ def _statement_rows(statements: list[Statement]) -> list[StatementRow]:
     ).exclude(state__in=GONE)
     for source_id, state in postings.values_list("source_id", "state"):
         states.setdefault(source_id, set()).add(state)
-    return [_statement_row(s, items.get(s.pk, []), states.get(s.pk, set())) for s in statements]
+    drafted = set(postings.filter(drafts_pending()).values_list("source_id", flat=True))
+    return [
+        _statement_row(s, items.get(s.pk, []), states.get(s.pk, set()), s.pk in drafted) for s in statements
+    ]
 
 
-def _statement_row(statement: Statement, items: list[QuarantineItem], states: set[str]) -> StatementRow:
+def _statement_row(
+    statement: Statement, items: list[QuarantineItem], states: set[str], drafted: bool
+) -> StatementRow:
     open_items = [i for i in items if i.status == QuarantineItem.Status.OPEN]
     dismissed = [i for i in items if i.status == QuarantineItem.Status.DISMISSED]
-    status, reasons, who, when, note = "not in Xero yet", "", "", None, ""
+    status, reasons, who, when, note = NOT_IN_XERO, "", "", None, ""
     if statement.state == Statement.State.HELD or open_items:
-        status, reasons = "held", _reasons(open_items) or "held (no open item: sync again)"
+        status, reasons = HELD, _reasons(open_items) or "held (no open item: sync again)"
     elif dismissed:
         last = dismissed[-1]
-        status, reasons, when = "dismissed", _reasons(dismissed), last.decided_at
+        status, reasons, when = DISMISSED, _reasons(dismissed), last.decided_at
         who = ", ".join(dict.fromkeys(_who(i) for i in dismissed))
         note = "; ".join(dict.fromkeys(i.decision_note for i in dismissed))
     elif states == {XeroPosting.State.POSTED}:
-        status = "posted"
+        status = DRAFT if drafted else POSTED
     return StatementRow(
         statement_id=statement.statement_id,
         statement_date=statement.statement_date,
@@ -336,9 +383,16 @@ def account_totals_and_unknown_tax(
             pair[0 if amount > 0 else 1] += abs(amount)
     rows = [
         AccountTotal(code, _account_name(code, names, debtors, rates), d, c)
-        for code, (d, c) in sorted(totals.items(), key=lambda kv: (kv[0].startswith(TAX), kv[0]))
+        for code, (d, c) in sorted(totals.items(), key=lambda kv: code_order(kv[0]))
     ]
     return rows, sorted(unknown)
+
+
+def code_order(code: str) -> tuple[bool, bool, int, str]:
+    """Accounts as a chart lists them: numeric codes by number ("610" before "5100", which text
+    order puts the other way round), then other codes as text, then the tax rows."""
+    numeric = code.isdigit()
+    return code.startswith(TAX), not numeric, int(code) if numeric else 0, code
 
 
 def _account_name(code: str, names: dict[str, str], debtors: str, rates: dict[str, dict]) -> str:

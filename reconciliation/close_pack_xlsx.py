@@ -1,7 +1,8 @@
 """The close pack as one workbook (openpyxl, installed with django-import-export's tablib): sheets
 Payouts, Statements, Exceptions and Account totals, each with a header row and frozen panes; money
 as numbers with two decimals beside a currency column, dates as dates, so the accountant can sum
-and filter them."""
+and filter them. A sheet whose table on the page has a Total row has the same one, in bold, after
+its rows; notes (tax not known, drafts left out) come after that."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,19 +32,31 @@ UNKNOWN_TAX = "the rate is not in the organisation's cached tax rates: counted a
 def close_pack_xlsx(pack: ClosePack) -> bytes:
     book = Workbook()
     book.remove(book.active)
-    _sheet(book, "Payouts", PAYOUTS, [_payout(p) for p in pack.payouts])
+    payouts_total = ["Total", None, pack.currency, pack.deposits, None, None, None, pack.residues, None]
+    _sheet(
+        book, "Payouts", PAYOUTS, [_payout(p) for p in pack.payouts], payouts_total if pack.payouts else None
+    )
     _sheet(book, "Statements", STATEMENTS, [_statement(s) for s in pack.statements])
     _sheet(book, "Exceptions", EXCEPTIONS, [_exception(e) for e in pack.exceptions])
+    accounts_total = ["Total", None, pack.currency, pack.debits, pack.credits, None]
     _sheet(
         book,
         "Account totals",
         ACCOUNTS,
-        [[a.code, a.name, pack.currency, a.debit, a.credit, a.net] for a in pack.accounts]
-        + [[f"tax not known: {t}", UNKNOWN_TAX, pack.currency, None, None, None] for t in pack.unknown_tax],
+        [[a.code, a.name, pack.currency, a.debit, a.credit, a.net] for a in pack.accounts],
+        accounts_total if pack.accounts else None,
+        _account_notes(pack),
     )
     out = BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _account_notes(pack: ClosePack) -> list[list]:
+    notes = [[f"tax not known: {t}", UNKNOWN_TAX, pack.currency, None, None, None] for t in pack.unknown_tax]
+    if pack.drafts:
+        notes.append(["drafts left out", pack.drafts_words, pack.currency, None, None, None])
+    return notes
 
 
 def _payout(p: PayoutRow) -> list:
@@ -79,18 +92,27 @@ def _exception(e: ExceptionRow) -> list:
     return [e.item_id, _naive(e.created_at), e.reason, e.code, e.source_ref, e.currency, e.amount, e.message]
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> None:
+def _sheet(
+    book: Workbook,
+    title: str,
+    header: list[str],
+    rows: list[list],
+    total: list | None = None,
+    notes: list[list] | None = None,
+) -> None:
     sheet = book.create_sheet(title)
     sheet.append(header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in rows:
+    everything = rows + ([total] if total else []) + (notes or [])
+    for row in everything:
         sheet.append(row)  # Decimal cells are numbers, written exactly
         for cell, value in zip(sheet[sheet.max_row], row, strict=True):
             cell.number_format = _format(value, cell.number_format)
+            cell.font = Font(bold=row is total)
     sheet.freeze_panes = "B2"  # the header and each row's first column stay in view
     for i, name in enumerate(header, start=1):
-        widest = max([len(name)] + [len(_shown(r[i - 1])) for r in rows])
+        widest = max([len(name)] + [len(_shown(r[i - 1])) for r in everything])
         sheet.column_dimensions[get_column_letter(i)].width = min(60, widest + 2)
 
 

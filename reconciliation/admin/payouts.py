@@ -7,12 +7,14 @@ with its state and postings, the RECEIVE, the residue (selectors.payouts_reconci
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from reconciliation.admin.base import ReadOnlyAdmin
 from reconciliation.admin.money import MONEY_ATTRS, money_column
+from reconciliation.close_pack import DISMISSED, StatementRow, statement_rows
 from reconciliation.dashboard import money, open_items_about, payout_blockers, payout_statements, payout_words
 from reconciliation.models import Payout, Statement, XeroPosting
 from reconciliation.selectors import payouts_reconciled
@@ -64,6 +66,15 @@ def posting_line(posting: XeroPosting) -> str:
 def state_short(statement: Statement) -> str:
     """The state's label without its explanation ("Planned", "Held"), for tables."""
     return statement.get_state_display().split(" (")[0]
+
+
+def dismissal_words(row: StatementRow) -> str:
+    """'dismissed by fiona on 2026-11-30: <the reason given>' (the close pack's dismissed statement:
+    its items dismissed by finance, none open), or '' when the statement was not dismissed."""
+    if row.status != DISMISSED:
+        return ""
+    day = f" on {date_format(timezone.localdate(row.decided_at))}" if row.decided_at else ""
+    return f"dismissed by {row.decided_by or 'finance'}{day}: {row.note}"
 
 
 def lines(items) -> str:
@@ -127,11 +138,20 @@ class StatementAdmin(ReadOnlyAdmin):
 
     @admin.display(description="state", ordering="state")
     def state_words(self, obj):
+        dismissed = self._dismissal(obj)
+        if dismissed:
+            return format_html("{}<br><small>{}</small>", dismissed, obj.get_state_display())
         return obj.get_state_display()
 
     @admin.display(description="state", ordering="state")
     def state_short(self, obj):
-        return state_short(obj)
+        return self._dismissal(obj) or state_short(obj)
+
+    def _dismissal(self, obj) -> str:
+        """The finance decision that set the statement aside; in the list, read for the whole page."""
+        if not hasattr(obj, "dismissal"):
+            obj.dismissal = dismissal_words(statement_rows([obj])[0])
+        return obj.dismissal
 
     @admin.display(description="shop", ordering="shop__code")
     def shop_code(self, obj):
@@ -145,8 +165,10 @@ class StatementAdmin(ReadOnlyAdmin):
             shop_id__in={s.shop_id for s in statements}, payment_id__in={s.payment_id for s in statements}
         )
         by_key = {(p.shop_id, p.payment_id): p for p in payouts}
-        for statement in statements:
+        rows = statement_rows(list(statements))  # who dismissed which, for the state column
+        for statement, row in zip(statements, rows, strict=True):
             statement.payout = by_key.get((statement.shop_id, statement.payment_id))
+            statement.dismissal = dismissal_words(row)
         return changelist
 
     @admin.display(description="payout")

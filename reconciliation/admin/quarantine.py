@@ -112,23 +112,41 @@ DECISIONS = {
 }
 
 
-def can_be_approved(item: QuarantineItem) -> bool:
-    return item.reason == Reason.LOCK_DATE and item.posting_id is not None
+# Why an open item's page does not offer a decision ("" when it does), in the words the service
+# refuses it with: draft_refusal is the service's own; quarantine_approve and quarantine_retry check
+# these same conditions inside their transaction (services/quarantine.py).
+def approve_refusal(item: QuarantineItem) -> str:
+    if item.reason == Reason.LOCK_DATE and item.posting_id is not None:
+        return ""
+    return "only lock-date items with a planned document can be approved; use Retry"
 
 
-def can_be_retried(item: QuarantineItem) -> bool:
+def retry_refusal(item: QuarantineItem) -> str:
     """What quarantine_retry refuses is not offered: a document already in Xero is corrected there."""
     posted = item.posting is not None and item.posting.state == XeroPosting.State.POSTED
-    return item.reason != Reason.XERO_MISMATCH and not posted
+    if item.reason == Reason.XERO_MISMATCH or posted:
+        return "this document is already in Xero: correct it there, then dismiss the item"
+    return ""
 
 
-# Which decisions an open item's page offers (Finance only; a button that is always refused is not shown).
-OFFERED: dict[str, Callable[[QuarantineItem], bool]] = {
-    "approve": can_be_approved,
-    "retry": can_be_retried,
-    "draft": lambda item: not draft_refusal(item),
-    "dismiss": lambda item: True,
+REFUSALS: dict[str, Callable[[QuarantineItem], str]] = {
+    "approve": approve_refusal,
+    "retry": retry_refusal,
+    "draft": draft_refusal,
+    "dismiss": lambda item: "",
 }
+
+
+def refusal(item: QuarantineItem, decision: str) -> str:
+    """Why `decision` cannot be made on `item` ("" when it can): a decided item is not decided again
+    (the services' `_open`), else the decision's own rule."""
+    if not item.can_approve():
+        return f"this item is already {item.get_status_display().lower()}"
+    return REFUSALS[decision](item)
+
+
+def can_be_approved(item: QuarantineItem) -> bool:
+    return not approve_refusal(item)
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -434,11 +452,27 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
         if item is None:
             raise Http404("no such quarantined item")
         just_this = QuarantineItem.objects.filter(pk=item.pk)
+        refused = refusal(item, chosen.name)
+        if refused and request.method != "POST":  # a POST is refused by the service, as a message
+            return self._refusal_page(request, item, chosen, refused)
         form = chosen.form(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
             self._apply(request, just_this, chosen, form.cleaned_data)
             return HttpResponseRedirect(self._url("change", item.pk))
         return self._decision_page(request, just_this, chosen, form, from_action=False)
+
+    def _refusal_page(self, request, item: QuarantineItem, decision: Decision, reason: str):
+        """The decision page, saying why this item cannot be decided so, and the way back to it."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": decision.title,
+            "decision": decision,
+            "refusal": reason,
+            "item": item,
+            "item_url": self._url("change", item.pk),
+        }
+        return TemplateResponse(request, self.decide_template, context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -447,7 +481,7 @@ class QuarantineItemAdmin(ReadOnlyAdmin):
             extra_context["decisions"] = [
                 (self._url("decide", item.pk, name), decision.button)
                 for name, decision in DECISIONS.items()
-                if OFFERED[name](item)
+                if not REFUSALS[name](item)
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -176,6 +176,12 @@ class ShopAdmin(SpreadsheetAdmin):
         ),
     ]
 
+    def get_actions(self, request):
+        # A shop's statements, payouts and postings PROTECT it: "Delete selected shops" always fails.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     @admin.display(description="API connection", boolean=True)
     def connected(self, obj):
         return hasattr(obj, "connection")

@@ -1,10 +1,11 @@
 """/api/: the read endpoints, the finance decisions, statement uploads, tokens and the schema."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from reconciliation.api import views
+from reconciliation.api.docs import DocsView
 from reconciliation.api.upload import StatementUploadView
 
 app_name = "api"
@@ -22,6 +23,6 @@ urlpatterns = [
     path("statements/upload/", StatementUploadView.as_view(), name="statement-upload"),
     path("token/", views.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
 ]

@@ -58,7 +58,20 @@ def test_the_schema_docs_and_root_are_served_to_every_role(as_role, role):
 def test_anonymous_gets_neither_schema_docs_nor_root(as_role):
     client = as_role("anonymous")
 
-    assert [client.get(url).status_code for url in ("/api/schema/", "/api/docs/", "/api/")] == [401] * 3
+    assert [client.get(url).status_code for url in ("/api/schema/", "/api/")] == [401] * 2
+
+
+def test_a_signed_out_browser_is_sent_from_the_docs_to_sign_in_and_back(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/api/docs/"
+
+
+def test_the_docs_link_back_to_the_back_office(as_role):
+    page = as_role("Operations").get("/api/docs/").content.decode()
+
+    assert re.search(r'<a href="/admin/"[^>]*>Back office</a>', page)
 
 
 def test_the_swagger_ui_loads_only_our_own_static_files(as_role):

@@ -449,3 +449,15 @@ def test_the_connection_form_cannot_make_a_disconnected_connection_active(client
     assert "Connections page" in page and response.status_code == 302
     xero.refresh_from_db()
     assert (xero.status, xero.status_reason) == (XeroConnection.Status.DISCONNECTED, "by x")
+
+
+def test_the_shop_list_offers_no_bulk_delete_which_protected_postings_would_always_refuse(client):
+    """A shop is referenced by statements, payouts and postings (PROTECT): deleting it always fails."""
+    client.force_login(staff("otto", "Operations"))
+    Shop.objects.create(channel="tiktok", code="s1", name="S1", region="US", currency="USD")
+
+    page = client.get(reverse("admin:reconciliation_shop_changelist"))
+
+    assert page.status_code == 200
+    assert page.context["action_form"] is None  # no action left to offer
+    assert 'value="delete_selected"' not in page.content.decode()

@@ -302,3 +302,48 @@ def test_finance_sees_the_three_actions(client, finance, lock_date_item):
     choices = {name for name, _label in changelist.context["action_form"].fields["action"].choices}
     assert {"approve", "retry", "dismiss"} <= choices
     assert "delete_selected" not in choices
+
+
+def unmapped_item(shop: Shop) -> QuarantineItem:
+    """A statement held for a line with no account: nothing planned, so no document to draft."""
+    statement = Statement.objects.create(
+        shop=shop, statement_id="S9", statement_date=ORIGINAL_DATE, currency="GBP", content_hash="hash-S9"
+    )
+    return QuarantineItem.objects.create(
+        reason=Reason.UNMAPPED_COMPONENT,
+        shop=shop,
+        source=statement,
+        source_ref="tt-uk statement S9",
+        message="fee.new_fee_amount has no account",
+    )
+
+
+@pytest.mark.parametrize(
+    "decision, refusal",
+    [
+        ("draft", "nothing is planned for this item yet: fix its cause and retry"),
+        ("approve", "only lock-date items with a planned document can be approved; use Retry"),
+    ],
+)
+def test_a_decision_the_item_does_not_offer_is_refused_up_front_with_the_services_reason(
+    client, finance, shop, decision, refusal
+):
+    item = unmapped_item(shop)
+
+    page = client.get(reverse("admin:reconciliation_quarantineitem_decide", args=[item.pk, decision]))
+
+    html = page.content.decode()
+    assert refusal in html
+    assert 'name="apply"' not in html  # nothing to confirm
+    assert f'href="{reverse("admin:reconciliation_quarantineitem_change", args=[item.pk])}"' in html
+
+
+def test_a_decided_items_decision_page_says_it_is_already_decided(client, finance, lock_date_item):
+    run_action(client, "dismiss", [lock_date_item], reason="duplicate of S0")
+
+    for decision in ("retry", "dismiss"):
+        page = client.get(
+            reverse("admin:reconciliation_quarantineitem_decide", args=[lock_date_item.pk, decision])
+        )
+        html = page.content.decode()
+        assert "this item is already dismissed" in html and 'name="apply"' not in html

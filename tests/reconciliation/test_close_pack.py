@@ -11,9 +11,10 @@ from io import BytesIO
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from reconciliation.close_pack import account_totals, close_pack
+from reconciliation.close_pack import DRAFT, NOT_IN_XERO, account_totals, close_pack
 from reconciliation.close_pack_xlsx import close_pack_xlsx
 from reconciliation.dashboard import dashboard
 from reconciliation.demo.scenario import demo_build, demo_run
@@ -21,6 +22,7 @@ from reconciliation.models import QuarantineItem, Shop, Statement, XeroConnectio
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.quarantine import quarantine_dismiss
 from tests.reconciliation.test_admin import staff
+from tests.reconciliation.test_drafts import drafted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -106,7 +108,9 @@ def test_account_totals_balance_and_the_bank_receives_what_the_reconciled_payout
 
         pack = close_pack(shop(code), month.year, month.month)
 
-        assert pack.documents == in_month.count() > 0
+        drafts = in_month.filter(xero_response__Status="DRAFT")  # not in the ledger: left out
+        assert pack.documents == in_month.count() - drafts.count() > 0
+        assert pack.drafts == drafts.count()
         assert pack.debits == pack.credits > 0
         journals = account_totals(shop(code), list(in_month.filter(kind="ManualJournals")))
         assert sum(a.debit for a in journals) == sum(a.credit for a in journals) > 0
@@ -126,8 +130,14 @@ def test_the_workbook_opens_and_its_payouts_sheet_sums_to_the_deposits(demo):
     payouts = book["Payouts"]
     header = [c.value for c in payouts[1]]
     assert header[:4] == ["Payout", "Paid", "Currency", "Deposit"]
-    rows = list(payouts.iter_rows(min_row=2, values_only=True))
+    *rows, total = list(payouts.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(pack.payouts) >= 6
+    assert (total[0], total[2], D(str(total[3])), D(str(total[7]))) == (
+        "Total",
+        "USD",
+        pack.deposits,
+        pack.residues,
+    )
     assert sum(D(str(r[3])) for r in rows) == pack.deposits
     assert {r[2] for r in rows} == {"USD"}
     assert all(isinstance(r[1], datetime) for r in rows)  # a date cell, read back as a datetime
@@ -135,8 +145,11 @@ def test_the_workbook_opens_and_its_payouts_sheet_sums_to_the_deposits(demo):
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "B2"
         assert sheet["A1"].font.bold
-    totals = list(book["Account totals"].iter_rows(min_row=2, values_only=True))
+    *totals, total = list(book["Account totals"].iter_rows(min_row=2, values_only=True))
     assert sum(D(str(r[3])) for r in totals) == sum(D(str(r[4])) for r in totals) == pack.debits
+    assert total[:3] == ("Total", None, "USD")  # the page's Total row
+    assert (D(str(total[3])), D(str(total[4]))) == (pack.debits, pack.credits)
+    assert book["Account totals"].cell(len(totals) + 2, 1).font.bold
     held = [r for r in book["Statements"].iter_rows(min_row=2, values_only=True) if r[5] == "held"]
     assert sorted(r[6] for r in held) == sorted(reason.label for reason in HELD.values())
 
@@ -216,7 +229,7 @@ def gb_shop(code: str, line_amount_types: str) -> Shop:
     )
 
 
-def posted(shop: Shop, kind: str, payload: dict) -> None:
+def posted(shop: Shop, kind: str, payload: dict, **fields) -> None:
     number = XeroPosting.objects.count()
     XeroPosting.objects.create(
         connection=shop.xero_connection,
@@ -231,6 +244,7 @@ def posted(shop: Shop, kind: str, payload: dict) -> None:
         payload=payload,
         document_date=date(2026, 3, 10),
         state=XeroPosting.State.POSTED,
+        **fields,
     )
 
 
@@ -261,9 +275,10 @@ def test_an_exclusive_invoices_tax_is_on_top_in_receivables_and_shown_per_tax_ty
     assert pack.accounts[-1].name == "20% (VAT on Income): the tax rate's tax account"
     assert pack.unknown_tax == []
     sheet = load_workbook(BytesIO(close_pack_xlsx(pack)))["Account totals"]
-    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    *rows, total = list(sheet.iter_rows(min_row=2, values_only=True))
     assert rows[-1][:2] == ("tax: OUTPUT2", "20% (VAT on Income): the tax rate's tax account")
     assert sum(D(str(r[3])) for r in rows) == sum(D(str(r[4])) for r in rows) == D("240.00")
+    assert total[:5] == ("Total", None, "GBP", D("240.00"), D("240.00"))
 
 
 @pytest.mark.django_db(transaction=False)
@@ -317,3 +332,135 @@ def test_a_tax_type_without_a_cached_rate_is_counted_as_nothing_and_named(client
     client.force_login(staff("fiona", "Finance"))
     page = text(client.get(PAGE, {"shop": shop.pk, "month": "2026-03"}))
     assert "Tax not known for tax type NEWRATE" in page
+
+
+# --- what is not in the ledger: drafts, and statements not in Xero yet ------------------------
+
+
+def test_a_statement_whose_journal_is_a_draft_says_it_is_not_in_the_ledger_on_the_page_and_workbook(
+    client, monkeypatch
+):
+    world, journal = drafted(client, monkeypatch)
+    day = journal.document_date
+
+    pack = close_pack(world.shop, day.year, day.month)
+
+    assert [s.status for s in pack.statements] == [DRAFT]
+    assert DRAFT == "posted as a draft: not in the ledger until approved in Xero"
+    assert (pack.documents, pack.drafts, pack.drafts_amount, pack.accounts) == (0, 1, D("50.00"), [])
+    assert pack.payouts[0].residue == 0 and not pack.residue_clear  # 0.00, but not reconciled
+    client.force_login(staff("fiona", "Finance"))
+    page = client.get(PAGE, {"shop": world.shop.pk, "month": f"{day:%Y-%m}"})
+    words = text(page)
+    assert DRAFT in words and "0 posted, 1 draft ," in words
+    assert "From 0 documents posted to Xero this month" in words
+    assert "1 draft (50.00 USD) left out: not in the ledger until approved in Xero" in words
+    assert 'class="ls-ok">0.00' not in page.content.decode()  # the residue is not green
+    book = load_workbook(BytesIO(close_pack_xlsx(pack)))
+    assert [r[5] for r in book["Statements"].iter_rows(min_row=2, values_only=True)] == [DRAFT]
+    assert list(book["Account totals"].iter_rows(min_row=2, values_only=True)) == [
+        ("drafts left out", "1 draft (50.00 USD) left out: not in the ledger until approved in Xero", "USD")
+        + (None,) * 3
+    ]
+
+
+JOURNAL = {
+    "JournalLines": [
+        {"LineAmount": "-30.00", "AccountCode": "4000"},
+        {"LineAmount": "30.00", "AccountCode": "1210"},
+    ]
+}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_account_totals_leave_drafts_out_and_count_them():
+    shop = gb_shop("uk-drafts", "NoTax")
+    posted(shop, "ManualJournals", JOURNAL, xero_response={"Status": "POSTED"})
+    draft = {
+        "JournalLines": [
+            {**line, "LineAmount": line["LineAmount"].replace("30", "70")} for line in JOURNAL["JournalLines"]
+        ]
+    }
+    posted(shop, "ManualJournals", {**draft, "Status": "DRAFT"}, xero_response={"Status": "DRAFT"})
+
+    pack = close_pack(shop, 2026, 3)
+
+    assert totals(pack) == {"1210": (D("30.00"), D("0")), "4000": (D("0"), D("30.00"))}
+    assert (pack.documents, pack.drafts, pack.drafts_amount) == (1, 1, D("70.00"))
+    assert pack.drafts_words == "1 draft (70.00 GBP) left out: not in the ledger until approved in Xero"
+
+
+def residue_fact(page) -> str:
+    return re.search(r"<h3>Residue</h3>(.*?)</div>", page.content.decode(), re.S).group(1)
+
+
+def test_statements_not_in_xero_yet_are_a_warning_and_no_payouts_is_not_a_green_residue(client):
+    shop = gb_shop("uk-stuck", "Inclusive")
+    for number, amount in (("S1", "10.00"), ("S2", "5.50")):
+        Statement.objects.create(
+            shop=shop,
+            statement_id=number,
+            statement_date=date(2026, 3, 5),
+            currency="GBP",
+            settlement_amount=amount,
+            content_hash=f"hash-{number}",
+            state=Statement.State.PLANNED,
+        )
+
+    pack = close_pack(shop, 2026, 3)
+
+    assert [s.status for s in pack.not_in_xero] == [NOT_IN_XERO] * 2 and pack.not_in_xero_amount == D("15.50")
+    assert not pack.residue_clear
+    client.force_login(staff("fiona", "Finance"))
+    page = client.get(PAGE, {"shop": shop.pk, "month": "2026-03"})
+    fact = re.search(r"<h3>Not in Xero yet</h3>(.*?)</div>", page.content.decode(), re.S).group(1)
+    assert '<strong class="ls-warn">2 statements</strong>, 15.50 GBP' in fact
+    assert residue_fact(page) == '<strong class="ls-warn">no payouts this month</strong>'
+
+
+def test_a_reconciled_month_still_shows_a_green_residue(client, demo):
+    client.force_login(staff("fiona", "Finance"))
+    pack = close_pack(shop(), 2026, 3)
+    assert pack.not_in_xero == [] and pack.payouts  # the demo's March: every statement in Xero or held
+    page = client.get(PAGE, {"shop": shop().pk, "month": "2026-03"})
+    expected = "ls-ok" if pack.residue_clear else "ls-warn"
+    assert residue_fact(page).startswith(f'<strong class="{expected}">')
+    assert "Not in Xero yet" in text(page)
+
+
+# --- account codes in the chart's order ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=False)
+def test_account_codes_are_in_number_order_then_other_codes_on_the_page_and_in_the_workbook(client):
+    shop = gb_shop("uk-codes", "NoTax")
+    lines = [("5100", "1.00"), ("610", "2.00"), ("6100", "3.00"), ("CLR", "-4.00"), ("090", "-2.00")]
+    journal = {"JournalLines": [{"LineAmount": amount, "AccountCode": code} for code, amount in lines]}
+    posted(shop, "ManualJournals", journal)
+
+    pack = close_pack(shop, 2026, 3)
+
+    order = ["090", "610", "5100", "6100", "CLR"]
+    assert [a.code for a in pack.accounts] == order
+    client.force_login(staff("fiona", "Finance"))
+    page = client.get(PAGE, {"shop": shop.pk, "month": "2026-03"}).content.decode()
+    shown = re.findall(r"<tr><td>([^<]+)</td><td>", page.split("<h2>Account totals</h2>")[1])
+    assert shown == order
+    sheet = load_workbook(BytesIO(close_pack_xlsx(pack)))["Account totals"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [*order, "Total"]
+
+
+def test_a_dismissed_statements_page_and_list_say_who_dismissed_it_when_and_why(client, demo):
+    finance = staff("fiona", "Finance")
+    item = QuarantineItem.objects.get(reason=Reason.SOURCE_INCONSISTENT)
+    quarantine_dismiss(item=item, user=finance, reason="TikTok corrected it in April's statement")
+    statement = item.source
+    day = timezone.localdate(QuarantineItem.objects.get(pk=item.pk).decided_at)
+    words = f"dismissed by fiona on {day:%Y-%m-%d}: TikTok corrected it in April's statement"
+    client.force_login(staff("audrey", "Auditor"))
+
+    page = text(client.get(reverse("admin:reconciliation_statement_change", args=[statement.pk])))
+    listed = text(client.get(reverse("admin:reconciliation_statement_changelist")))
+
+    assert words in page and words in listed
+    assert listed.count("dismissed by") == 1  # only the dismissed statement
