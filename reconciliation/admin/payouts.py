@@ -59,7 +59,7 @@ def postings_of(statements) -> dict[int, list[XeroPosting]]:
 def posting_line(posting: XeroPosting) -> str:
     number = f" {posting.xero_number}" if posting.xero_number else ""
     return format_html(
-        "{}: {}", link(posting, f"{posting.get_kind_display()}{number}"), posting.get_state_display()
+        "{}: {}", link(posting, f"{posting.get_kind_display()}{number}"), posting.state_label()
     )
 
 
