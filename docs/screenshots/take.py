@@ -34,7 +34,7 @@ def main(base: str) -> None:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         finance = _signed_in(browser, base, "finance")
         _shot(finance, base + "/admin/", "dashboard")
-        finance.get_by_role("link", name="waiting for", exact=False).first.click()
+        finance.locator("tr", has_text="waiting for").first.get_by_role("link").last.click()
         finance.wait_for_load_state()
         _shot(finance, None, "payout")
         _shot(finance, base + "/admin/reconciliation/quarantineitem/", "finance-queue")
