@@ -90,9 +90,13 @@ def exchange_code(
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     identity_url: str = IDENTITY_URL,
+    on_attempt: Report = None,
 ) -> XeroTokens:
+    """Swap the authorisation code (valid 5 minutes, once) for tokens. `on_attempt` hears the
+    call, code and tokens removed, for the audit."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-    return _token_request(form, client_id, client_secret, transport, clock, identity_url=identity_url)
+    hooks = (None, on_attempt)
+    return _token_request(form, client_id, client_secret, transport, clock, hooks, identity_url=identity_url)
 
 
 def refresh(
@@ -158,18 +162,53 @@ def client_credentials(
 
 
 def connections(
-    *, access_token: str, transport: httpx.BaseTransport | None = None, api_url: str = API_URL
+    *,
+    access_token: str,
+    transport: httpx.BaseTransport | None = None,
+    api_url: str = API_URL,
+    on_attempt: Report = None,
 ) -> list[dict]:
-    """The organisations this token may use: dicts with tenantId, tenantName, tenantType."""
+    """The organisations this token may use: dicts with tenantId, tenantName, tenantType.
+    `on_attempt` hears the call (the bearer token removed), for the audit."""
+    response = _connections_call("GET", api_url + CONNECTIONS_PATH, access_token, transport, on_attempt)
+    return response.json()
+
+
+def _connections_call(method, url, access_token, transport, on_attempt) -> httpx.Response:
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
+        request = http.build_request(method, url, headers=headers)
+        started, response, error = time.monotonic(), None, None
         try:
-            response = http.get(api_url + CONNECTIONS_PATH, headers=headers)
+            response = http.send(request)
         except httpx.TransportError as exc:
-            raise classify_exception(exc, method="GET") from exc
-    if error := classify_response(response):
+            error = classify_exception(exc, method=method)
+            error.__cause__ = exc
+        if response is not None:
+            error = classify_response(response)
+        if on_attempt:
+            on_attempt(_connections_attempt(request, response, error, started))
+    if error:
         raise error
-    return response.json()
+    assert response is not None
+    return response
+
+
+def _connections_attempt(request, response, error, started) -> Attempt:
+    """A /connections call for the audit: the bearer token removed; the answer names tenants only."""
+    return Attempt(
+        method=request.method,
+        url=str(request.url),
+        status=response.status_code if response is not None else None,
+        request_headers=redact_headers(request.headers),
+        request_body="",
+        response_headers={},
+        response_body=response.text if response is not None else "",
+        duration_ms=round((time.monotonic() - started) * 1000),
+        error=f"{type(error).__name__}: {error}" if error else "",
+        extra={"attempt": 1, "kind": str(error.kind) if error else ""},
+        ref=uuid.uuid4().hex,
+    )
 
 
 def disconnect(
@@ -178,20 +217,13 @@ def disconnect(
     connection_id: str,
     transport: httpx.BaseTransport | None = None,
     api_url: str = API_URL,
+    on_attempt: Report = None,
 ) -> None:
     """DELETE /connections/{id}: the app gives up one organisation (`id` is the connection's id
     from `connections()`, not the tenant id). Xero answers 204. Raises XeroError (AUTH when the
     token is no longer accepted)."""
-    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-    with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
-        try:
-            response = http.delete(
-                f"{api_url}{CONNECTIONS_PATH}/{quote(connection_id, safe='')}", headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise classify_exception(exc, method="DELETE") from exc
-    if error := classify_response(response):
-        raise error
+    url = f"{api_url}{CONNECTIONS_PATH}/{quote(connection_id, safe='')}"
+    _connections_call("DELETE", url, access_token, transport, on_attempt)
 
 
 def _token_request(

@@ -12,6 +12,7 @@ Secrets are never shown back: the page says whether a token is held and until wh
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import secrets
 import time
@@ -28,7 +29,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from connectors.errors import ConnectorError
+from connectors.errors import Attempt, ConnectorError
 from connectors.tiktok.auth import TokenSet
 from connectors.xero.auth import XeroTokens
 from reconciliation.models import Shop, ShopConnection, SyncRun, XeroConnection
@@ -298,6 +299,7 @@ def _xero_grant_dump(grant: xero_connect.XeroGrant) -> dict:
         "tenants": list(grant.tenants),
         "client_id": grant.client_id,
         "client_secret": grant.client_secret,
+        "attempts": [dataclasses.asdict(attempt) for attempt in grant.attempts],
     }
 
 
@@ -305,7 +307,10 @@ def _xero_grant_load(data: dict) -> xero_connect.XeroGrant:
     tokens = XeroTokens(
         data["access_token"], data["refresh_token"], datetime.fromisoformat(data["expires_at"]), data["scope"]
     )
-    return xero_connect.XeroGrant(tokens, tuple(data["tenants"]), data["client_id"], data["client_secret"])
+    attempts = tuple(Attempt(**attempt) for attempt in data.get("attempts", []))
+    return xero_connect.XeroGrant(
+        tokens, tuple(data["tenants"]), data["client_id"], data["client_secret"], attempts
+    )
 
 
 # -- TikTok -------------------------------------------------------------------------------------

@@ -23,13 +23,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.errors import Attempt, ConnectorError, ErrorKind
 from connectors.xero import auth
 from reconciliation import transports
 from reconciliation.models import QuarantineItem, Shop, XeroConnection
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.organisation import organisation_refresh
-from reconciliation.services.xero_access import CUSTOM_CONNECTION_SCOPES, access_token
+from reconciliation.services.xero_access import CUSTOM_CONNECTION_SCOPES, access_token, attempt_record
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class XeroGrant:
     tenants: tuple[dict, ...]  # Xero's connection objects: id, tenantId, tenantName, tenantType
     client_id: str
     client_secret: str  # repr-hidden by the caller's storage; never shown
+    # The HTTP calls that made it (secrets removed), written as the connection's audit rows once
+    # it is saved: before that there is no connection to keep them under.
+    attempts: tuple[Attempt, ...] = ()
 
     def tenant(self, tenant_id: str) -> dict:
         for tenant in self.tenants:
@@ -85,6 +88,7 @@ def xero_grant_from_code(*, client_id: str, client_secret: str, code: str, redir
     """Swap Xero's authorisation code (valid 5 minutes, once) for tokens and list what they reach.
     Raises ConnectorError (AUTH: the code or app credentials were refused), ValidationError (no
     refresh token: the scopes lack offline_access; no organisation granted)."""
+    heard: list[Attempt] = []
     tokens = auth.exchange_code(
         client_id=client_id,
         client_secret=client_secret,
@@ -92,6 +96,7 @@ def xero_grant_from_code(*, client_id: str, client_secret: str, code: str, redir
         redirect_uri=redirect_uri,
         transport=transports.transport_for("xero", CONNECT_KEY),
         identity_url=settings.XERO_IDENTITY_URL,
+        on_attempt=heard.append,
     )
     if not tokens.refresh_token:
         # Saved, it would pass for a custom connection and fail (paused, alert) at its first refresh.
@@ -99,32 +104,35 @@ def xero_grant_from_code(*, client_id: str, client_secret: str, code: str, redir
             "Xero granted no refresh token, so the connection would stop after 30 minutes: the scopes "
             f"asked for ({settings.XERO_SCOPES}) need offline_access (setting XERO_SCOPES)"
         )
-    return _grant(tokens, client_id, client_secret)
+    return _grant(tokens, client_id, client_secret, heard)
 
 
 def xero_grant_custom(*, client_id: str, client_secret: str) -> XeroGrant:
     """A custom connection: Xero's client_credentials grant for the one organisation the app was
     made for (no browser, no refresh token; a new token is asked for when one expires)."""
+    heard: list[Attempt] = []
     tokens = auth.client_credentials(
         client_id=client_id,
         client_secret=client_secret,
         scope=CUSTOM_CONNECTION_SCOPES,
         transport=transports.transport_for("xero", CONNECT_KEY),
         identity_url=settings.XERO_IDENTITY_URL,
+        on_attempt=heard.append,
     )
-    return _grant(tokens, client_id, client_secret)
+    return _grant(tokens, client_id, client_secret, heard)
 
 
-def _grant(tokens: auth.XeroTokens, client_id: str, client_secret: str) -> XeroGrant:
+def _grant(tokens: auth.XeroTokens, client_id: str, client_secret: str, heard: list[Attempt]) -> XeroGrant:
     tenants = auth.connections(
         access_token=tokens.access_token,
         transport=transports.transport_for("xero", CONNECT_KEY),
         api_url=settings.XERO_API_URL,
+        on_attempt=heard.append,
     )
     organisations = tuple(t for t in tenants if t.get("tenantType", "ORGANISATION") == "ORGANISATION")
     if not organisations:
         raise ValidationError("Xero granted access to no organisation: connect again and allow access to one")
-    return XeroGrant(tokens, organisations, client_id, client_secret)
+    return XeroGrant(tokens, organisations, client_id, client_secret, tuple(heard))
 
 
 def xero_connection_save(
@@ -159,6 +167,8 @@ def xero_connection_save(
         connection.access_token_expires_at = grant.tokens.expires_at
         connection.status, connection.status_reason = XeroConnection.Status.ACTIVE, ""
         connection.save()
+        for attempt in grant.attempts:
+            attempt_record(connection=connection, posting=None, attempt=attempt)
         released = _auth_items_resolve(connection, user) if existing else 0
     verb = "reconnected" if existing else "connected"
     message = f"{connection.name}: {verb}; postings for its shops send again."
@@ -238,10 +248,11 @@ def _xero_forget(connection: XeroConnection) -> str:
             return "A custom connection ends in Xero's developer portal; LedgerSync no longer uses it."
         return "It held no tokens."
     transport = transports.transport_for("xero", connection.tenant_id)
+    heard: list[Attempt] = []
     try:
         token = access_token(connection.pk, pause=False)  # a refusal is no alert: it is going
         for tenant in auth.connections(
-            access_token=token, transport=transport, api_url=settings.XERO_API_URL
+            access_token=token, transport=transport, api_url=settings.XERO_API_URL, on_attempt=heard.append
         ):
             if tenant.get("tenantId") == connection.tenant_id:
                 auth.disconnect(
@@ -249,6 +260,7 @@ def _xero_forget(connection: XeroConnection) -> str:
                     connection_id=tenant["id"],
                     transport=transport,
                     api_url=settings.XERO_API_URL,
+                    on_attempt=heard.append,
                 )
                 return "Xero no longer lets LedgerSync use it."
         return "Xero had already removed LedgerSync's access to it."
@@ -256,3 +268,6 @@ def _xero_forget(connection: XeroConnection) -> str:
         if exc.kind is ErrorKind.AUTH:
             return f"Xero no longer accepted its tokens ({exc}); remove the app under Xero's Connected apps to be sure."
         raise
+    finally:  # kept whatever Xero answered: the audit says what was asked of it
+        for attempt in heard:
+            attempt_record(connection=connection, posting=None, attempt=attempt)

@@ -17,7 +17,15 @@ from connectors.xero.errors import XeroError
 from connectors.xero.sandbox import XeroSandbox
 from reconciliation import transports
 from reconciliation.demo.scenario import sandbox_shop_connection, sandbox_xero_connection
-from reconciliation.models import QuarantineItem, Shop, ShopConnection, Statement, SyncRun, XeroConnection
+from reconciliation.models import (
+    QuarantineItem,
+    Shop,
+    ShopConnection,
+    Statement,
+    SyncRun,
+    XeroAttempt,
+    XeroConnection,
+)
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.tiktok_access import tiktok_client
 from reconciliation.services.xero_access import access_token, connection_pause
@@ -376,3 +384,27 @@ def test_connections_show_the_last_sync_failed_ones_too(operator, tiktok, gb_sho
     page = operator.get(reverse("admin:connections")).content.decode()
 
     assert ">failed<" in page and "never" not in page.split("TikTok shops")[1]
+
+
+def test_connecting_and_disconnecting_leave_their_xero_calls_as_audit_rows_without_secrets(operator, xero):
+    other = XeroSandbox.demo(base_currency="USD")
+    xero.add_organisation(other)
+    xero_connect(operator, xero)  # two organisations: the grant waits in the session for the pick
+    operator.post(reverse("admin:connections_xero_pick"), {"choice": xero.tenant_id})
+    connection = XeroConnection.objects.get()
+
+    rows = list(XeroAttempt.objects.filter(connection=connection).order_by("id"))
+    calls = [(r.method, r.url, r.status) for r in rows[:2]]
+    assert calls == [
+        ("POST", "https://identity.xero.com/connect/token", 200),  # the code exchange
+        ("GET", "https://api.xero.com/connections", 200),  # what the tokens reach
+    ]
+    assert "code=%5Bredacted%5D" in rows[0].request_body and "Bearer" not in str(rows[1].request_headers)
+    audited = " ".join(f"{r.request_headers} {r.request_body} {r.response_body}" for r in rows)
+    for secret in (connection.refresh_token, connection.access_token, "app-secret-1"):
+        assert secret not in audited
+
+    before = XeroAttempt.objects.order_by("-id").values_list("id", flat=True).first()
+    operator.post(reverse("admin:connections_xero_disconnect", args=[connection.pk]))
+    after = XeroAttempt.objects.filter(id__gt=before, connection=connection).order_by("id")
+    assert [(r.method, r.status) for r in after][-2:] == [("GET", 200), ("DELETE", 204)]
