@@ -21,8 +21,7 @@ from reconciliation.admin.documents import (
     status_words,
 )
 from reconciliation.admin.money import money_column
-from reconciliation.admin.posting_page import PostingPageMixin, posting_words
-from reconciliation.api.money import document_amount
+from reconciliation.admin.posting_page import PostingPageMixin, posting_total_words, posting_words
 from reconciliation.models import SourceRecord, SyncRun, XeroAttempt, XeroPosting
 
 __all__ = ["admin_link"]  # orders.py links with it
@@ -164,10 +163,9 @@ class XeroPostingAdmin(PostingPageMixin, ReadOnlyAdmin):
             purpose_words(obj.purpose),
         )
 
-    @money_column("amount")
+    @money_column("document total")
     def amount(self, obj):
-        value = document_amount(obj)
-        return "-" if value is None else f"{value:,.2f} {obj.shop.currency}"
+        return posting_total_words(obj)
 
     @admin.display(description="state", ordering="state")
     def state_short(self, obj):

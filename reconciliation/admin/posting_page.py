@@ -39,6 +39,19 @@ def posting_words(posting: XeroPosting) -> str:
     return f"{posting.get_kind_display()}{' ' + number if number else ''}:{money} {posting.state_label()}"
 
 
+def posting_total_words(posting: XeroPosting) -> str:
+    """What the document moves, in words: a journal's total is its debits, which is more than the
+    statement's settlement (a journal also moves fees and refunds), so it says so."""
+    value = document_amount(posting)
+    if value is None:
+        return "-"
+    if posting.kind == XeroPosting.Kind.MANUAL_JOURNAL:
+        return format_html(
+            '{} {}<br><span class="quiet">its debits</span>', f"{value:,.2f}", posting.shop.currency
+        )
+    return f"{value:,.2f} {posting.shop.currency}"
+
+
 class PostingPageMixin:
     """The change page of XeroPostingAdmin (its list is in admin/audit.py)."""
 
@@ -122,10 +135,9 @@ class PostingPageMixin:
     def reference_words(self, obj):
         return document_reference(obj.payload) or "-"
 
-    @admin.display(description="amount")
+    @admin.display(description="document total")
     def amount_words(self, obj):
-        value = document_amount(obj)
-        return "-" if value is None else f"{value:,.2f} {obj.shop.currency}"
+        return posting_total_words(obj)
 
     @admin.display(description="state")
     def state_words(self, obj):
