@@ -70,7 +70,7 @@ def test_the_list_shows_a_journals_amount_and_currency_and_its_purpose_in_words(
     (row,) = [r for r in rows_of(html) if r.startswith("Manual journal")]
     assert f"{debits:,.2f} USD" in row and "statement journal" in row and "Posted" in row
     # a journal's total is its debits, not the statement's settlement: the cell says which
-    assert "its debits" in row and "document total" in html
+    assert "its debits" in row and "Document total" in html
     table = html.split('id="result_list"', 1)[1].split("</table>", 1)[0]
     assert "statement_journal" not in table  # the code only in the filter's URL
     assert PURPOSES["statement_journal"] in html.split('id="changelist-filter"', 1)[1]  # filter in words
