@@ -30,16 +30,18 @@ from reconciliation.admin.audit import admin_link
 from reconciliation.admin.base import ReadOnlyAdmin, pretty
 from reconciliation.admin.money import money_column
 from reconciliation.finance_queue import age_words, amount_words, day_start, item_amounts
-from reconciliation.models import QuarantineItem, XeroPosting
+from reconciliation.models import QuarantineItem
 from reconciliation.models.quarantine import Reason
 from reconciliation.services.decision_outcomes import Outcome, decision_outcome
 from reconciliation.services.quarantine import (
     DECIDE,
+    approve_refusal,
     draft_refusal,
     quarantine_approve,
     quarantine_dismiss,
     quarantine_post_as_draft,
     quarantine_retry,
+    retry_refusal,
 )
 
 
@@ -112,23 +114,9 @@ DECISIONS = {
 }
 
 
-# Why an open item's page does not offer a decision ("" when it does), in the words the service
-# refuses it with: draft_refusal is the service's own; quarantine_approve and quarantine_retry check
-# these same conditions inside their transaction (services/quarantine.py).
-def approve_refusal(item: QuarantineItem) -> str:
-    if item.reason == Reason.LOCK_DATE and item.posting_id is not None:
-        return ""
-    return "only lock-date items with a planned document can be approved; use Retry"
-
-
-def retry_refusal(item: QuarantineItem) -> str:
-    """What quarantine_retry refuses is not offered: a document already in Xero is corrected there."""
-    posted = item.posting is not None and item.posting.state == XeroPosting.State.POSTED
-    if item.reason == Reason.XERO_MISMATCH or posted:
-        return "this document is already in Xero: correct it there, then dismiss the item"
-    return ""
-
-
+# Why an open item's page does not offer a decision ("" when it does): the service's own rules,
+# which quarantine_approve, quarantine_retry and quarantine_post_as_draft raise with inside their
+# transaction (services/quarantine.py).
 REFUSALS: dict[str, Callable[[QuarantineItem], str]] = {
     "approve": approve_refusal,
     "retry": retry_refusal,

@@ -40,8 +40,8 @@ def quarantine_approve(*, item: QuarantineItem, user, document_date: date | None
     _require_finance(user)
     with transaction.atomic():
         item = _open(item)
-        if item.reason != Reason.LOCK_DATE or item.posting is None:
-            raise ValidationError("only lock-date items with a planned document can be approved; use Retry")
+        if refusal := approve_refusal(item):
+            raise ValidationError(refusal)
         new_date = document_date or item.proposed_date
         if new_date is None:
             raise ValidationError("give the date to post on")
@@ -111,17 +111,10 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
     with transaction.atomic():
         item = _open(item)
         posting = item.posting
-        if item.reason == Reason.XERO_MISMATCH or (
-            posting is not None and posting.state == XeroPosting.State.POSTED
-        ):
-            raise ValidationError("this document is already in Xero: correct it there, then dismiss the item")
+        if refusal := retry_refusal(item):
+            raise ValidationError(refusal)
         if item.reason == Reason.AUTH:
-            connection = item.shop.xero_connection
-            if connection is not None and connection.status == connection.Status.DISCONNECTED:
-                raise ValidationError(
-                    f"Xero connection {connection.name} was disconnected: reconnect it on the Connections page"
-                )
-            connection_resume(connection=connection)
+            connection_resume(connection=item.shop.xero_connection)
             _retried(item, user, QuarantineItem.Status.RESOLVED, "connection resumed")
         elif posting is not None and _refused(posting) and _source_of(item) is not None:
             _replan_refused(item, posting, user)
@@ -136,6 +129,27 @@ def quarantine_retry(*, item: QuarantineItem, user) -> QuarantineItem:
             still = item.is_open() and item.reason in PLANNER_REASONS
             _retried(item, user, item.status if still else QuarantineItem.Status.RESOLVED, "re-planned")
     return item
+
+
+def approve_refusal(item: QuarantineItem) -> str:
+    """Why `item` cannot be approved ("" when it can): approving re-dates a lock-date document."""
+    if item.reason == Reason.LOCK_DATE and item.posting_id is not None:
+        return ""
+    return "only lock-date items with a planned document can be approved; use Retry"
+
+
+def retry_refusal(item: QuarantineItem) -> str:
+    """Why `item` cannot be retried ("" when it can): a document already in Xero is corrected
+    there; a connection someone disconnected comes back only by reconnecting it (Connections)."""
+    posting = item.posting
+    if item.reason == Reason.XERO_MISMATCH or (
+        posting is not None and posting.state == XeroPosting.State.POSTED
+    ):
+        return "this document is already in Xero: correct it there, then dismiss the item"
+    connection = item.shop.xero_connection if item.reason == Reason.AUTH else None
+    if connection is not None and connection.status == connection.Status.DISCONNECTED:
+        return f"Xero connection {connection.name} was disconnected: reconnect it on the Connections page"
+    return ""
 
 
 # Xero creates these as DRAFT (Status on the element); payments, allocations and bank transactions

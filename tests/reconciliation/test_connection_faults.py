@@ -685,6 +685,23 @@ def test_retrying_a_connection_item_after_a_disconnect_does_not_bring_the_connec
     assert XeroConnection.objects.get().status == XeroConnection.Status.DISCONNECTED
 
 
+def test_the_item_page_does_not_offer_a_retry_the_disconnect_makes_impossible(client, xero, gb_shop):
+    connection = sandbox_xero_connection(xero, name="Books")
+    gb_shop.xero_connection = connection
+    gb_shop.save(update_fields=["xero_connection"])
+    item = QuarantineItem.objects.create(shop=gb_shop, reason=Reason.AUTH, details={"messages": ["x"]})
+    xero_disconnect(user=staff("olive", "Operations"), connection=connection)
+    client.force_login(staff("fin", "Finance"))
+
+    page = client.get(reverse("admin:reconciliation_quarantineitem_decide", args=[item.pk, "retry"]))
+
+    assert (
+        "Xero connection Books was disconnected: reconnect it on the Connections page"
+        in page.content.decode()
+    )
+    assert b'type="submit"' not in page.content.split(b'id="content"', 1)[1]
+
+
 # -- redirects --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("param", ["next", "redirect", "return_to", "redirect_uri"])
 def test_no_parameter_sends_the_browser_anywhere_but_here_or_the_provider(operator, xero, param):
