@@ -34,6 +34,19 @@ from reconciliation.sheets.rules import (
 class SpreadsheetResource(resources.ModelResource):
     """Base for every mapping sheet. Subclasses list their columns; the first ones are required."""
 
+    class Meta:
+        # Every sheet's (django-import-export reads a resource's Meta options from its parents):
+        # unchanged rows are counted, not rewritten; each row passes the model's validation; the
+        # preview lists rows (sheets/report.py), not django-import-export's diff; a sheet imports
+        # whole or not at all; with use_bulk (maps needing no per-row hook after saving) rows are
+        # written 1,000 at a time.
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        skip_diff = True
+        use_transactions = True
+        batch_size = 1000
+
     required_columns: tuple[str, ...] = ()
     optional_columns: tuple[str, ...] = ()
     # Columns holding codes Xero or the channel match exactly (see _code_cell).

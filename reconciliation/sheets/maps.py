@@ -178,11 +178,6 @@ class ShopResource(SpreadsheetResource):
         model = Shop
         fields = SHOP_COLUMNS + SHOP_OPTIONAL_COLUMNS
         import_id_fields = ("code",)
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
-        use_transactions = True
 
 
 COMPONENT_COLUMNS = ("channel", "shop", "component", "account_code", "tax_type", "description")
@@ -212,13 +207,7 @@ class ComponentMappingResource(OrderMapResource):
         model = ComponentMapping
         fields = COMPONENT_COLUMNS + COMPONENT_OPTIONAL_COLUMNS
         import_id_fields = ("channel", "shop", "component")
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
-        use_transactions = True
-        use_bulk = True  # no per-row hooks after saving: rows are written in batches
-        batch_size = 1000
+        use_bulk = True  # no per-row hooks after saving: rows are written in batches of 1,000
 
     account_code = fields.Field("account_code", "account_code", CodeWidget())
     tax_type = fields.Field("tax_type", "tax_type", CodeWidget())
@@ -262,13 +251,7 @@ class SkuMappingResource(OrderMapResource):
         fields = ("channel", "shop", "external_sku", "item_code", "description")
         export_order = fields
         import_id_fields = ("channel", "shop", "external_sku")
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
-        use_transactions = True
-        use_bulk = True  # no per-row hooks after saving: rows are written in batches
-        batch_size = 1000
+        use_bulk = True  # no per-row hooks after saving: rows are written in batches of 1,000
 
     def order_map_errors(self, instance) -> dict[str, str]:
         return self.item_errors(instance)
@@ -295,11 +278,6 @@ class BundleComponentResource(OrderMapResource):
         fields = ("channel", "shop", "bundle_sku", "item_code", "quantity", "price_weight")
         export_order = fields
         import_id_fields = ("channel", "shop", "bundle_sku", "item_code")
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
-        use_transactions = True
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
@@ -363,13 +341,7 @@ class TaxRateMappingResource(OrderMapResource):
         fields = ("channel", "shop", "region", "source_tax", "direction", "tax_type")
         export_order = fields
         import_id_fields = ("channel", "shop", "region", "source_tax", "direction")
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
-        use_transactions = True
-        use_bulk = True  # no per-row hooks after saving: rows are written in batches
-        batch_size = 1000
+        use_bulk = True  # no per-row hooks after saving: rows are written in batches of 1,000
 
     def shops_of(self, instance):
         # The planner looks a tax rate up under the shop's region: a channel-wide GB row is only
@@ -420,13 +392,7 @@ class UnitOfMeasureResource(SpreadsheetResource):
         fields = ("item_code", "from_unit", "to_unit", "factor")
         export_order = fields
         import_id_fields = ("item_code", "from_unit", "to_unit")
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
-        skip_diff = True  # the preview lists rows (sheets/report.py), not django-import-export's diff
-        use_transactions = True
         use_bulk = True
-        batch_size = 1000
 
     def start_checks(self) -> None:
         super().start_checks()
