@@ -194,11 +194,8 @@ def _xero_custom(request, client_id: str, secret: str, reconnect: XeroConnection
 
 
 def xero_callback_view(request: HttpRequest) -> HttpResponse:
-    pending = _take(request, PENDING, "xero", request.GET.get("state", ""))
+    pending = _returned(request, "xero", "Xero did not connect")
     if pending is None:
-        return _back(request)
-    if error := request.GET.get("error"):
-        messages.warning(request, f"Xero did not connect: {_provider_error(error)}. Nothing was changed.")
         return _back(request)
     reconnect = (
         XeroConnection.objects.filter(pk=pending["reconnect"]).first() if pending["reconnect"] else None
@@ -362,11 +359,8 @@ def _held_app_secret(held: ShopConnection | None, app_key: str) -> str:
 
 
 def tiktok_callback_view(request: HttpRequest) -> HttpResponse:
-    pending = _take(request, PENDING, "tiktok", request.GET.get("state", ""))
+    pending = _returned(request, "tiktok", "TikTok did not authorise")
     if pending is None:
-        return _back(request)
-    if error := request.GET.get("error"):
-        messages.warning(request, f"TikTok did not authorise: {_provider_error(error)}. Nothing was changed.")
         return _back(request)
     shop = get_object_or_404(Shop, pk=pending["shop"])
     # TikTok's redirect carries the auth code as `code` (Partner Center guide); `auth_code` is
@@ -508,6 +502,16 @@ def _take(request: HttpRequest, key: str, provider: str, state: str | None = Non
         return None
     request.session.pop(_slot(key, provider), None)
     return data
+
+
+def _returned(request: HttpRequest, provider: str, failed: str) -> dict | None:
+    """What waited for the provider's callback, once its `state` matched; None (said why) when it
+    did not, or when the provider sent the user back with an error instead of a code."""
+    pending = _take(request, PENDING, provider, request.GET.get("state", ""))
+    if pending is not None and (error := request.GET.get("error")):
+        messages.warning(request, f"{failed}: {_provider_error(error)}. Nothing was changed.")
+        return None
+    return pending
 
 
 def _provider_error(error: str) -> str:
