@@ -15,6 +15,7 @@ import logging
 
 from reconciliation.models import XeroConnection, XeroPosting
 from reconciliation.selectors import drafts_pending
+from reconciliation.services.posting import lookup_where
 from reconciliation.services.xero_access import xero_client
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,8 @@ def drafts_check(*, connection: XeroConnection) -> tuple[int, int]:
 def _found(client, posting: XeroPosting) -> dict | None:
     """Xero's element of this posting, by its id among those the lookup returns (a deleted or
     voided one included: it says the draft went away)."""
-    field, value = posting.lookup_reference.split("=", 1)
-    escaped = value.replace('"', '\\"')
     id_field = {"ManualJournals": "ManualJournalID", "Invoices": "InvoiceID", "CreditNotes": "CreditNoteID"}
-    for element in client.find(posting.kind, where=f'{field}=="{escaped}"'):
+    for element in client.find(posting.kind, where=lookup_where(posting)):
         if element.get(id_field.get(posting.kind, "")) == posting.xero_id:
             return element
     return None

@@ -174,13 +174,19 @@ def existing_lookup(client, posting: XeroPosting) -> dict | None:
         return None
 
 
-def _find_existing(client, posting: XeroPosting) -> dict | None:
+def lookup_where(posting: XeroPosting) -> str:
+    """Xero's `where` filter that finds the document by what it was sent with (Narration, Reference
+    or number: `lookup_reference` is "Field=value"), e.g. `Reference=="TT-1"`."""
     field, value = posting.lookup_reference.split("=", 1)
     escaped = value.replace('"', '\\"')
+    return f'{field}=="{escaped}"'
+
+
+def _find_existing(client, posting: XeroPosting) -> dict | None:
     collection = "CreditNotes" if posting.kind == XeroPosting.Kind.ALLOCATION else posting.kind
     matches = [
         doc
-        for doc in client.find(collection, where=f'{field}=="{escaped}"')
+        for doc in client.find(collection, where=lookup_where(posting))
         if doc.get("Status") not in {"DELETED", "VOIDED"}
     ]
     if posting.kind == XeroPosting.Kind.ALLOCATION:
